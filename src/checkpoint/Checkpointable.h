@@ -1,0 +1,50 @@
+/** \file Checkpointable.h  What the checkpointing runtime needs from a time-stepping code.
+ *
+ * The runtime knows nothing of the DSL (DESIGN.md): an Operator, a toy stepper in a test, or any
+ * user code implements this interface and the executor drives it.
+ */
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "support/DType.h"
+
+namespace tenet {
+
+/// One contiguous array that is part of a forward state (for a TimeFunction with modulo time:
+/// one time level). `shape` (1 to 3 entries, last fastest) lets compressors exploit smoothness;
+/// its product equals `count`.
+struct BufferRef {
+  void *data = nullptr;
+  std::size_t count = 0;
+  DType dtype = DType::Float32;
+  std::vector<std::int64_t> shape;
+
+  std::size_t bytes() const { return count * dtype_size(dtype); }
+};
+
+/// The buffers that make up the forward state at a step: exactly what the next forward step
+/// and the reverse step read, no more.
+using State = std::vector<BufferRef>;
+
+/// A time-stepping code that can be run forward, reversed one step at a time, and whose forward
+/// state can be saved and restored.
+///
+/// Step convention: the forward state "at step t" is the state after t forward steps, so
+/// step t maps state t to state t+1. `forward(t0, t1)` advances state t0 to state t1.
+/// `reverse(t0, t1)` runs the adjoint of steps t1-1 down to t0; the executor calls it only when
+/// the forward state held by the object is state t0 (the adjoint of step t reads the forward
+/// state at t).
+class Checkpointable {
+ public:
+  virtual ~Checkpointable() = default;
+  virtual void forward(int t0, int t1) = 0;
+  virtual void reverse(int t0, int t1) = 0;
+  /// The buffers of the current forward state; saving copies out of them, loading copies into
+  /// them. The pointers stay valid for the lifetime of the object.
+  virtual State state() = 0;
+};
+
+}  // namespace tenet

@@ -1,0 +1,38 @@
+/** \file Storage.h  Where checkpoints live: memory within a byte budget, disk, compressed. */
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "checkpoint/Checkpointable.h"
+
+namespace tenet {
+
+/// Holds checkpoints in numbered slots. Implementations: memory (byte budget), disk
+/// (background I/O), and compressed (compress/CompressedStorage.h, through any Compressor).
+///
+/// `save` may return before the data has reached its final place (asynchronous I/O or
+/// compression), but it must have copied or consumed the caller's buffers by the time it
+/// returns, so the caller may overwrite them at once. `load` returns only when the state's
+/// buffers hold the slot's contents. Errors (over budget, failed write, corrupt data) are
+/// thrown as tenet::Error, at the latest from the next call or from `finish()`.
+class CheckpointStorage {
+ public:
+  virtual ~CheckpointStorage() = default;
+  /// Stores `state` in `slot`, replacing what the slot held.
+  virtual void save(int slot, const State &state) = 0;
+  /// Copies the slot back into `state`'s buffers; their number, dtypes and sizes must match.
+  virtual void load(int slot, const State &state) = 0;
+  /// Releases the slot (no-op when empty).
+  virtual void free(int slot) = 0;
+  /// Waits for all pending work and reports any deferred error.
+  virtual void finish() = 0;
+  /// Bytes held now, the most ever held, and the budget (0: unlimited).
+  virtual std::size_t bytes_in_use() const = 0;
+  virtual std::size_t peak_bytes() const = 0;
+  virtual std::size_t budget_bytes() const = 0;
+  /// A short name for reports ("memory", "disk", "compressed(zfp)").
+  virtual std::string name() const = 0;
+};
+
+}  // namespace tenet
