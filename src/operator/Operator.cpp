@@ -1,0 +1,310 @@
+#include "operator/Operator.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <set>
+
+#include "codegen/CodeGenC.h"
+#include "ir/Lower.h"
+#include "support/Error.h"
+#include "symbolic/Transform.h"
+
+namespace tenet {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+void check_compatible(const FieldData &want, const FieldData &got) {
+  TENET_USER_CHECK(want.kind == got.kind, "field '", got.name(), "' given for '", want.name(),
+                   "' is a different kind of function");
+  TENET_USER_CHECK(want.dtype == got.dtype, "field '", got.name(), "' given for '", want.name(), "' holds ",
+                   dtype_name(got.dtype), ", the operator was built for ", dtype_name(want.dtype));
+  TENET_USER_CHECK(want.grid.shape() == got.grid.shape() && want.alloc == got.alloc && want.halo == got.halo &&
+                       want.npoint == got.npoint,
+                   "shape mismatch: field '", got.name(), "' given for '", want.name(),
+                   "' has another shape, halo or number of time buffers; create it like '", want.name(), "'");
+}
+
+// Cell index and multilinear weights of every point of a sparse function.
+void fill_tables(const SparseTables &t, const FieldData &sp) {
+  const Grid &g = sp.grid;
+  const int nd = g.ndim();
+  auto *idx = static_cast<std::int32_t *>(t.index->buffer.get());
+  for (std::int64_t p = 0; p < sp.npoint; ++p) {
+    double frac[3] = {0.0, 0.0, 0.0};
+    for (int d = 0; d < nd; ++d) {
+      const auto du = static_cast<std::size_t>(d);
+      double c = sp.coordinates[static_cast<std::size_t>(p * nd + d)];
+      double pos = (c - g.origin()[du]) / g.spacing()[du];
+      auto i0 = static_cast<std::int64_t>(std::floor(pos));
+      i0 = std::clamp<std::int64_t>(i0, 0, g.shape()[du] - 2);
+      idx[p * nd + d] = static_cast<std::int32_t>(i0);
+      frac[d] = std::clamp(pos - static_cast<double>(i0), 0.0, 1.0);
+    }
+    for (int c = 0; c < (1 << nd); ++c) {
+      double w = 1.0;
+      for (int d = 0; d < nd; ++d) w *= ((c >> (nd - 1 - d)) & 1) ? frac[d] : 1.0 - frac[d];
+      std::size_t at = static_cast<std::size_t>(p * (1 << nd) + c);
+      if (t.weight->dtype == DType::Float32) static_cast<float *>(t.weight->buffer.get())[at] = static_cast<float>(w);
+      else static_cast<double *>(t.weight->buffer.get())[at] = w;
+    }
+  }
+}
+
+std::string shape_key(const Grid &g, int threads) {
+  std::string s;
+  for (auto n : g.shape()) s += std::to_string(n) + "x";
+  return s + "t" + std::to_string(threads);
+}
+
+}  // namespace
+
+struct Operator::Bound {
+  std::vector<void *> fields;
+  std::vector<long> sizes, ia;
+  std::vector<double> sa;
+  std::int64_t steps = 1;
+  std::vector<std::shared_ptr<FieldData>> data;  // the fields in use, after overrides
+};
+
+Operator::Operator(std::vector<Eq> eqs, OperatorOptions opts) {
+  auto t0 = Clock::now();
+  LowerOptions lo;
+  lo.name = opts.name;
+  lo.backward = opts.backward;
+  kernel_ = lower(eqs, lo);
+  run_pipeline(kernel_, opts.passes);
+  source_ = generate_c(kernel_);
+  build_seconds_ = since(t0);
+  compiled_ = jit_compile(source_, kernel_.name);
+  const int nd = kernel_.grid->ndim();
+  for (const IntArg &a : kernel_.int_args)
+    if (a.role == IntArg::Role::BlockSize) {
+      // Defaults for the x (outer) and y block of a 3D nest, or the row block of a 2D one;
+      // autotuning refines them per shape.
+      blocks_[a.dim] = nd == 3 ? (a.dim == 0 ? 8 : 16) : 16;
+    }
+}
+
+std::vector<std::int64_t> Operator::block_sizes() const {
+  std::vector<std::int64_t> out;
+  for (auto &[d, b] : blocks_) out.push_back(b);
+  return out;
+}
+
+void Operator::set_block_sizes(const std::vector<std::int64_t> &sizes) {
+  TENET_USER_CHECK(sizes.size() == blocks_.size(), "this operator blocks ", blocks_.size(), " loop(s); ",
+                   sizes.size(), " block sizes given");
+  std::size_t i = 0;
+  for (auto &[d, b] : blocks_) {
+    TENET_USER_CHECK(sizes[i] >= 1, "block size ", sizes[i], " must be positive");
+    b = sizes[i++];
+  }
+}
+
+std::vector<std::string> Operator::scalar_names() const {
+  std::vector<std::string> out;
+  const Grid &g = *kernel_.grid;
+  for (const Expr &s : kernel_.scalar_args) {
+    bool spacing = false;
+    for (int d = 0; d < g.ndim(); ++d) spacing |= s == g.spacing_symbol(d);
+    if (!spacing) out.push_back(s->name);
+  }
+  return out;
+}
+
+std::map<std::string, std::pair<std::int64_t, std::int64_t>> Operator::time_offsets() const {
+  std::map<std::string, std::pair<std::int64_t, std::int64_t>> out;
+  const Expr &t = kernel_.grid->time_dim();
+  for (const Eq &e : kernel_.equations)
+    for (const Expr &x : {e.lhs, e.rhs})
+      for (const Expr &a : accesses(x)) {
+        const FieldData *f = field_of(a);
+        if (!f || !f->has_time()) continue;
+        Expr off = a.ops()[0] - t;
+        TENET_USER_CHECK(off.is_exact() && off.rational().is_integer(), "the time index of ", a.str(),
+                         " must be t plus an integer");
+        std::int64_t k = off.rational().num;
+        auto it = out.find(f->name());
+        if (it == out.end()) out[f->name()] = {k, k};
+        else it->second = {std::min(it->second.first, k), std::max(it->second.second, k)};
+      }
+  return out;
+}
+
+Operator::Bound Operator::bind(const ApplyArgs &args) const {
+  Bound b;
+  const Grid &g = *kernel_.grid;
+  // Fields, with overrides by name.
+  std::set<std::string> used;
+  for (const auto &f : kernel_.fields) {
+    std::shared_ptr<FieldData> d = f;
+    auto it = args.fields.find(f->name());
+    if (it != args.fields.end() && f->kind != FieldKind::Table) {
+      TENET_USER_CHECK(it->second != nullptr, "field '", f->name(), "' given as null");
+      check_compatible(*f, *it->second);
+      d = it->second;
+      used.insert(f->name());
+    }
+    b.data.push_back(d);
+    b.fields.push_back(d->buffer.get());
+    for (auto a : d->alloc) b.sizes.push_back(static_cast<long>(a));
+  }
+  for (const auto &[name, f] : args.fields)
+    TENET_USER_CHECK(used.count(name), "unknown field '", name, "': this operator has no field of that name");
+  // Sparse tables from the coordinates of the sparse functions in use.
+  for (const SparseTables &t : kernel_.tables) {
+    const FieldData *sp = t.sparse.get();
+    for (const auto &d : b.data)
+      if (d->name() == t.sparse->name() && d->kind == FieldKind::Sparse) sp = d.get();
+    fill_tables(t, *sp);
+  }
+  // Time range.
+  if (kernel_.has_time) {
+    TENET_USER_CHECK(args.time_M >= args.time_m, "missing or empty time range: time_m = ", args.time_m,
+                     ", time_M = ", args.time_M, "; set ApplyArgs::time_M to the last time step to run");
+    TENET_USER_CHECK(args.time_m >= 0, "time_m = ", args.time_m, " is negative; time steps start at 0");
+    b.steps = args.time_M - args.time_m + 1;
+    auto offsets = time_offsets();
+    for (const auto &d : b.data) {
+      std::int64_t levels = 0;
+      const char *what = "";
+      if (d->kind == FieldKind::TimeFunction && d->saved) {
+        levels = d->nbuf;
+        what = "saved time levels";
+      } else if (d->kind == FieldKind::Sparse) {
+        levels = d->nt;
+        what = "time samples";
+      } else {
+        continue;
+      }
+      auto it = offsets.find(d->name());
+      if (it == offsets.end()) continue;
+      std::int64_t lo = args.time_m + it->second.first, hi = args.time_M + it->second.second;
+      TENET_USER_CHECK(lo >= 0 && hi < levels, "time range [", args.time_m, ", ", args.time_M, "] accesses ",
+                       d->name(), " at times ", lo, " to ", hi, ", but it has ", levels, " ", what, " (0 to ",
+                       levels - 1, "); shorten the time range or create it with more");
+    }
+  }
+  // Integer arguments.
+  for (const IntArg &a : kernel_.int_args) {
+    switch (a.role) {
+      case IntArg::Role::TimeMin: b.ia.push_back(static_cast<long>(args.time_m)); break;
+      case IntArg::Role::TimeMax: b.ia.push_back(static_cast<long>(args.time_M)); break;
+      case IntArg::Role::DimMin: b.ia.push_back(0); break;
+      case IntArg::Role::DimMax: b.ia.push_back(static_cast<long>(g.shape()[static_cast<std::size_t>(a.dim)] - 1)); break;
+      case IntArg::Role::BlockSize: b.ia.push_back(static_cast<long>(blocks_.at(a.dim))); break;
+    }
+  }
+  // Scalars: spacings from the grid, the rest by name (Constants default to their value).
+  std::set<std::string> known;
+  for (const Expr &s : kernel_.scalar_args) {
+    int spacing = -1;
+    for (int d = 0; d < g.ndim(); ++d)
+      if (s == g.spacing_symbol(d)) spacing = d;
+    if (spacing >= 0) {
+      b.sa.push_back(g.spacing()[static_cast<std::size_t>(spacing)]);
+      continue;
+    }
+    known.insert(s->name);
+    auto it = args.scalars.find(s->name);
+    if (it != args.scalars.end()) {
+      TENET_USER_CHECK(std::isfinite(it->second), "argument '", s->name, "' = ", it->second, " is not finite");
+      b.sa.push_back(it->second);
+    } else if (s->default_value) {
+      b.sa.push_back(*s->default_value);
+    } else {
+      std::string all;
+      for (const auto &n : scalar_names()) all += (all.empty() ? "" : ", ") + n;
+      throw Error(internal::cat("missing argument '", s->name, "': this operator needs ", all,
+                                "; pass it in ApplyArgs::scalars[\"", s->name, "\"]"));
+    }
+  }
+  for (const auto &[name, v] : args.scalars) {
+    if (known.count(name)) continue;
+    std::string all;
+    for (const auto &n : scalar_names()) all += (all.empty() ? "" : ", ") + n;
+    throw Error(internal::cat("unknown argument '", name, "': this operator takes ", all.empty() ? "no scalars" : all));
+  }
+  return b;
+}
+
+void Operator::run(const Bound &b) const {
+  int rc = compiled_.function(b.fields.data(), b.sizes.data(), b.ia.data(), b.sa.data());
+  TENET_INTERNAL_CHECK(rc == 0, "kernel ", kernel_.name, " returned ", rc);
+}
+
+void Operator::autotune(const ApplyArgs &args) {
+  if (blocks_.empty()) return;
+  const int threads = omp_get_max_threads();
+  const std::string key = shape_key(*kernel_.grid, threads);
+  auto it = tuned_.find(key);
+  if (it != tuned_.end()) {
+    set_block_sizes(it->second);
+    return;
+  }
+  // A short run of each candidate on the real data, restored afterwards.
+  ApplyArgs trial = args;
+  trial.time_M = kernel_.has_time ? std::min(args.time_M, args.time_m + 2) : args.time_M;
+  Bound b = bind(trial);
+  std::vector<std::vector<char>> saved;
+  for (const auto &d : b.data) {
+    saved.emplace_back(d->buffer.bytes());
+    std::memcpy(saved.back().data(), d->buffer.get(), d->buffer.bytes());
+  }
+  std::vector<std::vector<std::int64_t>> candidates;
+  const std::vector<std::int64_t> sizes = {4, 8, 16, 32, 64};
+  if (blocks_.size() == 1) {
+    for (auto s : sizes) candidates.push_back({s});
+  } else {
+    for (auto x : sizes)
+      for (auto y : sizes)
+        if (x <= 32) candidates.push_back({x, y});
+  }
+  std::vector<std::int64_t> best = block_sizes();
+  double best_t = std::numeric_limits<double>::infinity();
+  for (const auto &c : candidates) {
+    set_block_sizes(c);
+    Bound bc = bind(trial);
+    auto t0 = Clock::now();
+    run(bc);
+    double t = since(t0);
+    if (t < best_t) {
+      best_t = t;
+      best = c;
+    }
+  }
+  for (std::size_t i = 0; i < b.data.size(); ++i) std::memcpy(b.data[i]->buffer.get(), saved[i].data(), saved[i].size());
+  set_block_sizes(best);
+  tuned_[key] = best;
+}
+
+PerfReport Operator::apply(const ApplyArgs &args) {
+  const int previous = omp_get_max_threads();
+  TENET_USER_CHECK(args.threads >= 0, "threads = ", args.threads, " must be 0 (keep) or positive");
+  if (args.threads > 0) omp_set_num_threads(args.threads);
+  PerfReport r;
+  try {
+    if (args.autotune) autotune(args);
+    Bound b = bind(args);
+    auto t0 = Clock::now();
+    run(b);
+    r.seconds = since(t0);
+    r.steps = b.steps;
+  } catch (...) {
+    if (args.threads > 0) omp_set_num_threads(previous);
+    throw;
+  }
+  if (args.threads > 0) omp_set_num_threads(previous);
+  r.points = kernel_.grid->size() * r.steps;
+  r.gpts = r.seconds > 0 ? static_cast<double>(r.points) / r.seconds / 1e9 : 0.0;
+  return r;
+}
+
+}  // namespace tenet

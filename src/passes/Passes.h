@@ -1,0 +1,39 @@
+/** \file Passes.h  The optimisation passes over a lowered Kernel, one per file; their order
+ * lives in Pipeline.cpp only. */
+#pragma once
+
+#include "ir/Kernel.h"
+
+namespace tenet {
+
+/// Moves subexpressions made only of scalars and numbers (1/h^2, dt^2/...) out of all loops:
+/// computed once per call, at the top of the kernel.
+void hoist_invariants(Kernel &k);
+
+/// Computes each subexpression that occurs more than once in an innermost loop body once, in a
+/// temporary defined at the top of that body.
+void eliminate_common_subexpressions(Kernel &k);
+
+/// Replaces the time index of every TimeFunction with modulo buffers by a variable computed
+/// once per time step, (t + k) mod nbuf.
+void make_modulo_time(Kernel &k);
+
+/// Splits the outer space loops of every dense loop nest into blocks whose sizes are runtime
+/// arguments (so the autotuner can change them without recompiling).
+void block_loops(Kernel &k);
+
+/// Marks the outermost loop(s) of each dense nest OpenMP-parallel (collapsing the block loops)
+/// and the innermost loop `omp simd`. Sparse loops stay serial: race-free and deterministic.
+void parallelize(Kernel &k);
+
+struct PipelineOptions {
+  bool blocking = true;
+  bool cse = true;
+  bool hoist = true;
+  bool openmp = true;
+};
+
+/// Runs every pass in order.
+void run_pipeline(Kernel &k, const PipelineOptions &opts = {});
+
+}  // namespace tenet

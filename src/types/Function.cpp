@@ -1,0 +1,334 @@
+#include "types/Function.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "types/Eq.h"
+
+namespace tenet {
+
+void AlignedBuffer::Free::operator()(void *p) const { std::free(p); }
+
+AlignedBuffer::AlignedBuffer(std::size_t bytes) : bytes_(bytes) {
+  std::size_t rounded = (bytes + 63) / 64 * 64;
+  void *p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+  TENET_USER_CHECK(p != nullptr, "out of memory allocating ", bytes, " bytes");
+  std::memset(p, 0, rounded == 0 ? 64 : rounded);
+  p_.reset(p);
+}
+
+FieldData::FieldData(std::string name, FieldKind k, Grid g, DType t)
+    : FieldBase(std::move(name)), kind(k), grid(std::move(g)), dtype(t) {}
+
+std::size_t FieldData::count() const {
+  std::size_t n = 1;
+  for (auto a : alloc) n *= static_cast<std::size_t>(a);
+  return n;
+}
+
+std::size_t FieldData::buffer_count() const {
+  return kind == FieldKind::TimeFunction ? count() / static_cast<std::size_t>(alloc[0]) : count();
+}
+
+void FieldData::allocate() { buffer = AlignedBuffer(count() * element_size()); }
+
+namespace {
+
+void check_name(const std::string &name, const char *what) {
+  TENET_USER_CHECK(!name.empty(), what, ": the name is empty; give a C identifier such as 'u'");
+  bool ok = std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_';
+  for (char c : name) ok &= std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  TENET_USER_CHECK(ok, what, " '", name, "': names must be C identifiers (letters, digits, _)");
+}
+
+void layout_grid_field(FieldData &d, int space_order, int halo) {
+  TENET_USER_CHECK(space_order >= 1 && space_order <= 32, d.name(), ": space order ", space_order,
+                   " is out of range; use an even order from 2 to 16");
+  d.space_order = space_order;
+  int h = halo >= 0 ? halo : std::max(1, space_order / 2);
+  const Grid &g = d.grid;
+  std::size_t per_line = 64 / d.element_size();
+  for (int i = 0; i < g.ndim(); ++i) {
+    d.halo.push_back(h);
+    std::int64_t a = g.shape()[static_cast<std::size_t>(i)] + 2 * h;
+    if (i == g.ndim() - 1) a = (a + static_cast<std::int64_t>(per_line) - 1) / static_cast<std::int64_t>(per_line) *
+                               static_cast<std::int64_t>(per_line);
+    d.alloc.push_back(a);
+  }
+}
+
+template <class T>
+void copy_in(FieldData &d, std::span<const T> values, int buf) {
+  const Grid &g = d.grid;
+  TENET_USER_CHECK(values.size() == static_cast<std::size_t>(g.size()), d.name(), ".set_data: got ", values.size(),
+                   " values but the grid has ", g.size(), " points; pass the interior in C order");
+  const std::size_t off = static_cast<std::size_t>(buf) * d.buffer_count();
+  std::vector<std::int64_t> sp(d.alloc.end() - g.ndim(), d.alloc.end());
+  auto set = [&](auto *base) {
+    using E = std::remove_pointer_t<decltype(base)>;
+    GridView<E> v(base + off, sp, d.halo, g.shape());
+    std::size_t n = 0;
+    const auto &s = g.shape();
+    if (g.ndim() == 1)
+      for (std::int64_t i = 0; i < s[0]; ++i) v(i) = static_cast<E>(values[n++]);
+    else if (g.ndim() == 2)
+      for (std::int64_t i = 0; i < s[0]; ++i)
+        for (std::int64_t j = 0; j < s[1]; ++j) v(i, j) = static_cast<E>(values[n++]);
+    else
+      for (std::int64_t i = 0; i < s[0]; ++i)
+        for (std::int64_t j = 0; j < s[1]; ++j)
+          for (std::int64_t k = 0; k < s[2]; ++k) v(i, j, k) = static_cast<E>(values[n++]);
+  };
+  if (d.dtype == DType::Float32) set(static_cast<float *>(d.buffer.get()));
+  else set(static_cast<double *>(d.buffer.get()));
+}
+
+void check_buffer(const FieldData &d, int buf) {
+  std::int64_t nb = d.kind == FieldKind::TimeFunction ? d.alloc[0] : 1;
+  TENET_USER_CHECK(buf >= 0 && buf < nb, d.name(), ": time buffer ", buf, " does not exist; it has ", nb,
+                   " buffer(s), numbered from 0");
+}
+
+}  // namespace
+
+// ---- Function ----
+
+Function::Function(std::string name, const Grid &grid, int space_order, FunctionOptions opts) {
+  check_name(name, "Function");
+  d_ = std::make_shared<FieldData>(std::move(name), FieldKind::Function, grid,
+                                   opts.dtype_set ? opts.dtype : grid.dtype());
+  layout_grid_field(*d_, space_order, opts.halo);
+  d_->allocate();
+}
+
+Expr Function::operator()() const { return access(d_, d_->grid.dims()); }
+
+Expr Function::operator()(std::vector<Expr> idx) const {
+  TENET_USER_CHECK(static_cast<int>(idx.size()) == d_->grid.ndim(), name(), ": ", idx.size(),
+                   " indices given for a ", d_->grid.ndim(), "D function");
+  return access(d_, std::move(idx));
+}
+
+void Function::set_data(std::span<const double> values, int time_buffer) {
+  check_buffer(*d_, time_buffer);
+  copy_in(*d_, values, time_buffer);
+}
+void Function::set_data(std::span<const float> values, int time_buffer) {
+  check_buffer(*d_, time_buffer);
+  copy_in(*d_, values, time_buffer);
+}
+
+void Function::fill(double value, int time_buffer) {
+  std::int64_t nb = d_->kind == FieldKind::TimeFunction ? d_->alloc[0] : 1;
+  for (std::int64_t b = 0; b < nb; ++b) {
+    if (time_buffer >= 0 && b != time_buffer) continue;
+    std::vector<double> v(static_cast<std::size_t>(d_->grid.size()), value);
+    copy_in(*d_, std::span<const double>(v), static_cast<int>(b));
+  }
+}
+
+std::vector<double> Function::get_data(int time_buffer) const {
+  check_buffer(*d_, time_buffer);
+  const Grid &g = d_->grid;
+  std::vector<double> out;
+  out.reserve(static_cast<std::size_t>(g.size()));
+  auto get = [&](auto v) {
+    const auto &s = g.shape();
+    if (g.ndim() == 1)
+      for (std::int64_t i = 0; i < s[0]; ++i) out.push_back(v(i));
+    else if (g.ndim() == 2)
+      for (std::int64_t i = 0; i < s[0]; ++i)
+        for (std::int64_t j = 0; j < s[1]; ++j) out.push_back(v(i, j));
+    else
+      for (std::int64_t i = 0; i < s[0]; ++i)
+        for (std::int64_t j = 0; j < s[1]; ++j)
+          for (std::int64_t k = 0; k < s[2]; ++k) out.push_back(v(i, j, k));
+  };
+  if (d_->dtype == DType::Float32) get(view<float>(time_buffer));
+  else get(view<double>(time_buffer));
+  return out;
+}
+
+template <class T>
+GridView<T> Function::view(int time_buffer) const {
+  TENET_USER_CHECK((std::is_same_v<T, float> && d_->dtype == DType::Float32) ||
+                       (std::is_same_v<T, double> && d_->dtype == DType::Float64),
+                   name(), ".view: the field holds ", dtype_name(d_->dtype), "; ask for a view of that type");
+  check_buffer(*d_, time_buffer);
+  const Grid &g = d_->grid;
+  std::vector<std::int64_t> sp(d_->alloc.end() - g.ndim(), d_->alloc.end());
+  T *base = static_cast<T *>(d_->buffer.get()) + static_cast<std::size_t>(time_buffer) * d_->buffer_count();
+  return GridView<T>(base, sp, d_->halo, g.shape());
+}
+template GridView<float> Function::view<float>(int) const;
+template GridView<double> Function::view<double>(int) const;
+
+// ---- TimeFunction ----
+
+TimeFunction::TimeFunction(std::string name, const Grid &grid, int space_order, TimeFunctionOptions opts)
+    : Function(nullptr) {
+  check_name(name, "TimeFunction");
+  TENET_USER_CHECK(opts.time_order == 1 || opts.time_order == 2, name, ": time order ", opts.time_order,
+                   " is not supported; use 1 or 2");
+  TENET_USER_CHECK(opts.save >= 0, name, ": save = ", opts.save, " must be 0 (modulo buffers) or the number of "
+                   "time levels to keep");
+  d_ = std::make_shared<FieldData>(std::move(name), FieldKind::TimeFunction, grid,
+                                   opts.dtype_set ? opts.dtype : grid.dtype());
+  d_->time_order = opts.time_order;
+  d_->saved = opts.save > 0;
+  d_->nbuf = static_cast<int>(opts.save > 0 ? opts.save : opts.time_order + 1);
+  TENET_USER_CHECK(d_->nbuf >= opts.time_order + 1, d_->name(), ": save = ", opts.save, " is fewer than the ",
+                   opts.time_order + 1, " time levels one step needs");
+  d_->alloc.push_back(d_->nbuf);
+  layout_grid_field(*d_, space_order, opts.halo);
+  d_->allocate();
+}
+
+Expr TimeFunction::at(const Expr &time_index, std::vector<Expr> idx) const {
+  TENET_USER_CHECK(static_cast<int>(idx.size()) == d_->grid.ndim(), name(), ": ", idx.size(),
+                   " space indices given for a ", d_->grid.ndim(), "D function");
+  idx.insert(idx.begin(), time_index);
+  return access(d_, std::move(idx));
+}
+Expr TimeFunction::at_time(const Expr &time_index) const { return at(time_index, d_->grid.dims()); }
+Expr TimeFunction::operator()() const { return at_time(d_->grid.time_dim()); }
+Expr TimeFunction::forward() const { return at_time(d_->grid.time_dim() + 1); }
+Expr TimeFunction::backward() const { return at_time(d_->grid.time_dim() - 1); }
+
+// ---- Constant ----
+
+Constant::Constant(std::string name, double value) : value_(std::make_shared<double>(value)) {
+  check_name(name, "Constant");
+  symbol_ = scalar_with_default(name, value_);
+}
+
+// ---- SparseTimeFunction ----
+
+SparseTimeFunction::SparseTimeFunction(std::string name, const Grid &grid, std::int64_t npoint, std::int64_t nt)
+    : SparseTimeFunction(std::move(name), grid, npoint, nt, grid.dtype()) {}
+
+SparseTimeFunction::SparseTimeFunction(std::string name, const Grid &grid, std::int64_t npoint, std::int64_t nt,
+                                       DType dtype) {
+  check_name(name, "SparseTimeFunction");
+  TENET_USER_CHECK(npoint >= 1, name, ": npoint = ", npoint, "; a sparse function needs at least one point");
+  TENET_USER_CHECK(nt >= 1, name, ": nt = ", nt, "; it needs at least one time sample");
+  d_ = std::make_shared<FieldData>(std::move(name), FieldKind::Sparse, grid, dtype);
+  d_->npoint = npoint;
+  d_->nt = nt;
+  d_->alloc = {nt, npoint};
+  d_->coordinates.assign(static_cast<std::size_t>(npoint * grid.ndim()), 0.0);
+  for (std::int64_t p = 0; p < npoint; ++p)
+    for (int i = 0; i < grid.ndim(); ++i) d_->coordinates[static_cast<std::size_t>(p * grid.ndim() + i)] = grid.origin()[static_cast<std::size_t>(i)];
+  d_->allocate();
+  p_ = symbol("p_" + d_->name(), SymbolKind::Dimension);
+  d_->point_dim = p_;
+}
+
+Expr SparseTimeFunction::operator()() const { return access(d_, {d_->grid.time_dim(), p_}); }
+
+void SparseTimeFunction::set_coordinates(const std::vector<double> &coords) {
+  const Grid &g = d_->grid;
+  TENET_USER_CHECK(coords.size() == static_cast<std::size_t>(d_->npoint * g.ndim()), name(), ".set_coordinates: got ",
+                   coords.size(), " numbers, expected npoint*ndim = ", d_->npoint * g.ndim());
+  for (std::int64_t p = 0; p < d_->npoint; ++p)
+    for (int i = 0; i < g.ndim(); ++i) {
+      double c = coords[static_cast<std::size_t>(p * g.ndim() + i)];
+      double lo = g.origin()[static_cast<std::size_t>(i)], hi = lo + g.extent()[static_cast<std::size_t>(i)];
+      TENET_USER_CHECK(std::isfinite(c) && c >= lo && c <= hi, name(), ": point ", p, " has coordinate ", c,
+                       " in dimension ", g.dim(i).str(), ", outside the grid [", lo, ", ", hi,
+                       "]; move it inside the model");
+    }
+  d_->coordinates = coords;
+}
+
+void SparseTimeFunction::set_data(std::span<const double> values) {
+  TENET_USER_CHECK(values.size() == static_cast<std::size_t>(d_->nt * d_->npoint), name(), ".set_data: got ",
+                   values.size(), " values, expected nt*npoint = ", d_->nt * d_->npoint);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (d_->dtype == DType::Float32) static_cast<float *>(d_->buffer.get())[i] = static_cast<float>(values[i]);
+    else static_cast<double *>(d_->buffer.get())[i] = values[i];
+  }
+}
+
+std::vector<double> SparseTimeFunction::get_data() const {
+  std::vector<double> out(static_cast<std::size_t>(d_->nt * d_->npoint));
+  for (std::size_t i = 0; i < out.size(); ++i)
+    out[i] = d_->dtype == DType::Float32 ? static_cast<const float *>(d_->buffer.get())[i]
+                                         : static_cast<const double *>(d_->buffer.get())[i];
+  return out;
+}
+
+double SparseTimeFunction::value(std::int64_t time, std::int64_t point) const {
+  TENET_USER_CHECK(time >= 0 && time < d_->nt && point >= 0 && point < d_->npoint, name(), ": (", time, ", ",
+                   point, ") is outside [0, ", d_->nt, ") x [0, ", d_->npoint, ")");
+  std::size_t i = static_cast<std::size_t>(time * d_->npoint + point);
+  return d_->dtype == DType::Float32 ? static_cast<const float *>(d_->buffer.get())[i]
+                                     : static_cast<const double *>(d_->buffer.get())[i];
+}
+
+void SparseTimeFunction::set_value(std::int64_t time, std::int64_t point, double v) {
+  TENET_USER_CHECK(time >= 0 && time < d_->nt && point >= 0 && point < d_->npoint, name(), ": (", time, ", ",
+                   point, ") is outside [0, ", d_->nt, ") x [0, ", d_->npoint, ")");
+  std::size_t i = static_cast<std::size_t>(time * d_->npoint + point);
+  if (d_->dtype == DType::Float32) static_cast<float *>(d_->buffer.get())[i] = static_cast<float>(v);
+  else static_cast<double *>(d_->buffer.get())[i] = v;
+}
+
+Eq SparseTimeFunction::inject(const Expr &target, const Expr &expr) const {
+  const FieldData *f = field_of(target);
+  TENET_USER_CHECK(f && (f->kind == FieldKind::Function || f->kind == FieldKind::TimeFunction), name(),
+                   ".inject: the target ", target.str(), " is not an access to a grid function");
+  TENET_USER_CHECK(f->grid == d_->grid, name(), ".inject: ", f->name(), " lives on another grid");
+  Eq e;
+  e.kind = EqKind::Inject;
+  e.lhs = target;
+  e.rhs = expr;
+  e.sparse = d_;
+  return e;
+}
+
+Eq SparseTimeFunction::interpolate(const Expr &expr) const {
+  Eq e;
+  e.kind = EqKind::Interpolate;
+  e.lhs = (*this)();
+  e.rhs = expr;
+  e.sparse = d_;
+  return e;
+}
+
+const FieldData *field_of(const Expr &a) {
+  if (!a.is_access()) return nullptr;
+  return dynamic_cast<const FieldData *>(a->field.get());
+}
+
+std::shared_ptr<FieldData> field_ptr_of(const Expr &a) {
+  if (!a.is_access()) return nullptr;
+  return std::const_pointer_cast<FieldData>(std::dynamic_pointer_cast<const FieldData>(a->field));
+}
+
+// ---- Eq ----
+
+Eq::Eq(Expr l, Expr r, std::string n) : kind(EqKind::Assign), lhs(std::move(l)), rhs(std::move(r)), note(std::move(n)) {
+  TENET_USER_CHECK(lhs.defined() && rhs.defined(), "Eq: both sides must be given");
+  TENET_USER_CHECK(lhs.is_access(), "Eq: the left-hand side ", lhs.str(),
+                   " must be an access to a function, such as u.forward()");
+}
+
+Eq Inc(Expr lhs, Expr rhs, std::string note) {
+  Eq e(std::move(lhs), std::move(rhs), std::move(note));
+  e.kind = EqKind::Increment;
+  return e;
+}
+
+std::string Eq::str() const {
+  switch (kind) {
+    case EqKind::Assign: return lhs.str() + " = " + rhs.str();
+    case EqKind::Increment: return lhs.str() + " += " + rhs.str();
+    case EqKind::Inject: return "inject " + sparse->name() + " into " + lhs.str() + ": " + rhs.str();
+    case EqKind::Interpolate: return lhs.str() + " = interpolate(" + rhs.str() + ")";
+  }
+  return "";
+}
+
+}  // namespace tenet

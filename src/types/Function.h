@@ -1,0 +1,226 @@
+/** \file Function.h  Data on grids: Function, TimeFunction, Constant, SparseTimeFunction. */
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "support/Error.h"
+#include "symbolic/Expr.h"
+#include "types/Grid.h"
+
+namespace tenet {
+
+enum class FieldKind {
+  Function,      ///< data on the grid with a halo
+  TimeFunction,  ///< time_order+1 modulo buffers (or `save` buffers) of grid data
+  Sparse,        ///< off-grid points: data [nt][npoint], coordinates [npoint][ndim]
+  Table,         ///< an internal table made by lowering (sparse indices and weights)
+};
+
+/// 64-byte aligned, zero-initialised storage.
+class AlignedBuffer {
+ public:
+  AlignedBuffer() = default;
+  explicit AlignedBuffer(std::size_t bytes);
+  AlignedBuffer(const AlignedBuffer &) = delete;
+  AlignedBuffer &operator=(const AlignedBuffer &) = delete;
+  AlignedBuffer(AlignedBuffer &&) = default;
+  AlignedBuffer &operator=(AlignedBuffer &&) = default;
+  void *get() const { return p_.get(); }
+  std::size_t bytes() const { return bytes_; }
+
+ private:
+  struct Free {
+    void operator()(void *p) const;
+  };
+  std::unique_ptr<void, Free> p_;
+  std::size_t bytes_ = 0;
+};
+
+/// Everything known about one field: layout, halo, time buffering and the data itself.
+/// Storage is C order over `alloc` (time buffer first for TimeFunction, then space dims with
+/// halo on both sides; the innermost row padded to a multiple of 64 bytes).
+class FieldData : public FieldBase {
+ public:
+  FieldData(std::string name, FieldKind kind, Grid grid, DType dtype);
+
+  FieldKind kind;
+  Grid grid;
+  DType dtype;
+  bool integer = false;            ///< Table of int32 (sparse point indices)
+  int space_order = 0;
+  std::vector<int> halo;           ///< per space dim, points on each side
+  int time_order = 0;
+  int nbuf = 0;                    ///< time buffers (TimeFunction)
+  bool saved = false;              ///< `save=N`: buffer index is the time index
+  std::int64_t npoint = 0, nt = 0; ///< Sparse
+  std::vector<double> coordinates; ///< Sparse: [npoint][ndim]
+  Expr point_dim;                  ///< Sparse: the point index symbol p
+  std::vector<std::int64_t> alloc; ///< allocated extent of every storage dimension
+  AlignedBuffer buffer;
+
+  std::size_t element_size() const { return integer ? 4 : dtype_size(dtype); }
+  std::size_t count() const;       ///< elements allocated
+  /// Elements in one time buffer (or the whole field when there is no time dimension).
+  std::size_t buffer_count() const;
+  bool has_time() const { return kind == FieldKind::TimeFunction || kind == FieldKind::Sparse; }
+  void allocate();
+};
+
+/// A typed view of one grid buffer, indexed by interior coordinates (halo at negative indices
+/// and at n..n+halo-1).
+template <class T>
+class GridView {
+ public:
+  GridView(T *base, std::vector<std::int64_t> alloc, std::vector<int> halo, std::vector<std::int64_t> shape)
+      : base_(base), alloc_(std::move(alloc)), halo_(std::move(halo)), shape_(std::move(shape)) {}
+  T &operator()(std::int64_t i) const { return base_[i + halo_[0]]; }
+  T &operator()(std::int64_t i, std::int64_t j) const { return base_[(i + halo_[0]) * alloc_[1] + j + halo_[1]]; }
+  T &operator()(std::int64_t i, std::int64_t j, std::int64_t k) const {
+    return base_[((i + halo_[0]) * alloc_[1] + j + halo_[1]) * alloc_[2] + k + halo_[2]];
+  }
+  const std::vector<std::int64_t> &shape() const { return shape_; }
+  T *raw() const { return base_; }
+
+ private:
+  T *base_;
+  std::vector<std::int64_t> alloc_;
+  std::vector<int> halo_;
+  std::vector<std::int64_t> shape_;
+};
+
+struct FunctionOptions {
+  int halo = -1;                  ///< points of halo on each side; default space_order/2
+  DType dtype;                    ///< default: the grid's dtype
+  bool dtype_set = false;
+  FunctionOptions() : dtype(DType::Float32) {}
+  static FunctionOptions with_dtype(DType t) {
+    FunctionOptions o;
+    o.dtype = t;
+    o.dtype_set = true;
+    return o;
+  }
+};
+
+/// Data on a grid. `f()` is the access f[x, y, z]; `f({x + 1, y})` any other point.
+class Function {
+ public:
+  Function(std::string name, const Grid &grid, int space_order = 2, FunctionOptions opts = {});
+
+  const std::string &name() const { return d_->name(); }
+  const Grid &grid() const { return d_->grid; }
+  int space_order() const { return d_->space_order; }
+  DType dtype() const { return d_->dtype; }
+  const std::shared_ptr<FieldData> &data() const { return d_; }
+
+  /// f[x, y, z]
+  Expr operator()() const;
+  /// f at explicit space indices, one per dimension.
+  Expr operator()(std::vector<Expr> space_indices) const;
+  /// Implicit use in expressions: `2 * f`.
+  operator Expr() const { return (*this)(); }  // NOLINT
+
+  /// Sets the interior (C order, last dimension fastest) from user values; the halo is left
+  /// as is. Throws when the size does not match the grid.
+  void set_data(std::span<const double> values, int time_buffer = 0);
+  void set_data(std::span<const float> values, int time_buffer = 0);
+  void fill(double value, int time_buffer = -1);
+  /// The interior values as doubles, C order.
+  std::vector<double> get_data(int time_buffer = 0) const;
+  /// Typed view of one buffer (halo included); T must match dtype.
+  template <class T>
+  GridView<T> view(int time_buffer = 0) const;
+
+ protected:
+  explicit Function(std::shared_ptr<FieldData> d) : d_(std::move(d)) {}
+  std::shared_ptr<FieldData> d_;
+};
+
+struct TimeFunctionOptions : FunctionOptions {
+  int time_order = 2;
+  std::int64_t save = 0;  ///< 0: time_order+1 modulo buffers; N: all N time levels stored
+};
+
+/// A Function with a time dimension. `u()` is u[t, x...], `u.forward()` u[t+1, ...],
+/// `u.backward()` u[t-1, ...].
+class TimeFunction : public Function {
+ public:
+  TimeFunction(std::string name, const Grid &grid, int space_order = 2, TimeFunctionOptions opts = {});
+
+  int time_order() const { return d_->time_order; }
+  std::int64_t nbuf() const { return d_->nbuf; }
+  bool saved() const { return d_->saved; }
+
+  Expr operator()() const;
+  /// u[t + k, x, y, z]
+  Expr at_time(const Expr &time_index) const;
+  /// u[time_index, space_indices...]
+  Expr at(const Expr &time_index, std::vector<Expr> space_indices) const;
+  Expr forward() const;
+  Expr backward() const;
+  operator Expr() const { return (*this)(); }  // NOLINT
+};
+
+/// A named scalar given at apply time (its value can be overridden there by name).
+class Constant {
+ public:
+  Constant(std::string name, double value = 0.0);
+  const Expr &symbol() const { return symbol_; }
+  const std::string &name() const { return symbol_->name; }
+  double value() const { return *value_; }
+  void set_value(double v) { *value_ = v; }
+  operator Expr() const { return symbol_; }  // NOLINT
+
+ private:
+  Expr symbol_;
+  std::shared_ptr<double> value_;
+};
+
+struct Eq;
+
+/// Off-grid points (sources, receivers) with coordinates and a value per time step.
+class SparseTimeFunction {
+ public:
+  SparseTimeFunction(std::string name, const Grid &grid, std::int64_t npoint, std::int64_t nt,
+                     DType dtype);
+  SparseTimeFunction(std::string name, const Grid &grid, std::int64_t npoint, std::int64_t nt);
+
+  const std::string &name() const { return d_->name(); }
+  std::int64_t npoint() const { return d_->npoint; }
+  std::int64_t nt() const { return d_->nt; }
+  const std::shared_ptr<FieldData> &data() const { return d_; }
+  const Expr &point_dim() const { return p_; }
+
+  /// src[t, p]
+  Expr operator()() const;
+  operator Expr() const { return (*this)(); }  // NOLINT
+
+  /// Sets point coordinates, [npoint][ndim] in physical units; points must lie in the grid.
+  void set_coordinates(const std::vector<double> &coords);
+  const std::vector<double> &coordinates() const { return d_->coordinates; }
+  /// Values [nt][npoint] (C order).
+  void set_data(std::span<const double> values);
+  std::vector<double> get_data() const;
+  double value(std::int64_t time, std::int64_t point) const;
+  void set_value(std::int64_t time, std::int64_t point, double v);
+
+  /// Scatters `expr` (may use this function's value and grid fields) into the field accessed
+  /// by `target` (e.g. u.forward()), with multilinear weights.
+  Eq inject(const Expr &target, const Expr &expr) const;
+  /// Gathers `expr` (an expression of grid fields at [x, y, z]) at the points into this
+  /// function at the current time.
+  Eq interpolate(const Expr &expr) const;
+
+ private:
+  std::shared_ptr<FieldData> d_;
+  Expr p_;
+};
+
+/// The field behind an Access, or null for accesses of other kinds.
+const FieldData *field_of(const Expr &access);
+std::shared_ptr<FieldData> field_ptr_of(const Expr &access);
+
+}  // namespace tenet
