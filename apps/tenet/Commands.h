@@ -8,4 +8,7 @@ namespace tenet::cli {
 // Each adds its subcommand (with --help, options and callback) to `app`.
 // `bench` is the parent of the `tenet bench ...` benchmarks.
 
+void add_demo_command(CLI::App &app);               // demo (issue 2)
+void add_bench_forward_command(CLI::App &bench);   // bench forward (issue 2)
+
 }  // namespace tenet::cli

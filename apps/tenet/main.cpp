@@ -13,6 +13,8 @@ int main(int argc, char **argv) {
   bench->require_subcommand(1);
 
   // Subcommands: one line each, in the order they appear in --help.
+  tenet::cli::add_demo_command(app);
+  tenet::cli::add_bench_forward_command(*bench);
 
   try {
     app.parse(argc, argv);
