@@ -169,3 +169,13 @@ Expr solve(const Expr &eq, const Expr &target) {
 }
 
 }  // namespace tenet
+
+namespace tenet {
+
+Eq solve_eq(const Expr &residual, const Expr &target, std::string note) {
+  Eq e(target, solve(residual, target), std::move(note));
+  e.residual = residual;
+  return e;
+}
+
+}  // namespace tenet

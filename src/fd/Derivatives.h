@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "symbolic/Expr.h"
+#include "types/Eq.h"
 
 namespace tenet {
 
@@ -44,5 +45,9 @@ Expr dt2(const Expr &e);
 
 /// Solves `eq == 0` for `target` (usually u.forward()); `eq` must be linear in it.
 Expr solve(const Expr &eq, const Expr &target);
+
+/// The equation target = solve(residual, target), remembering the residual so that automatic
+/// differentiation can use the implicit function theorem.
+Eq solve_eq(const Expr &residual, const Expr &target, std::string note = "");
 
 }  // namespace tenet

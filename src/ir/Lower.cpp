@@ -100,7 +100,7 @@ Stmt lower_sparse(Kernel &k, const Eq &e, const Grid &g) {
     if (e.kind == EqKind::Inject) body.push_back(make_assign(substitute(e.lhs, corner), w * substitute(e.rhs, corner), true));
     else gathered.push_back(w * substitute(e.rhs, corner));
   }
-  if (e.kind == EqKind::Interpolate) body.push_back(make_assign(e.lhs, add(std::move(gathered)), false));
+  if (e.kind == EqKind::Interpolate) body.push_back(make_assign(e.lhs, add(std::move(gathered)), e.accumulate));
   Stmt loop = make_for(p, Expr(0), Expr(sp->npoint - 1), make_block(std::move(body)));
   return make_block({make_comment(comment_of(e)), loop});
 }

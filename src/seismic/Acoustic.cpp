@@ -154,7 +154,7 @@ AcousticProblem::AcousticProblem(const VelocityModel &model, const AcousticOptio
 
   const TimeFunction &u = *u_;
   Expr pde = Expr(*m_) * dt2(u) - laplace(u) + Expr(*damp_) * tenet::dt(u);
-  eqs_.emplace_back(u.forward(), solve(pde, u.forward()), "acoustic wave equation m*u.dt2 - laplace(u) + damp*u.dt = 0");
+  eqs_.push_back(solve_eq(pde, u.forward(), "acoustic wave equation m*u.dt2 - laplace(u) + damp*u.dt = 0"));
   const Expr dt_sym = grid_.dt();
   eqs_.push_back(src_->inject(u.forward(), (*src_)() * dt_sym * dt_sym / Expr(*m_)));
   eqs_.back().note = "source injection";

@@ -218,19 +218,20 @@ std::string print_mul_abs(const Expr &e, bool &negative) {
   negative = false;
   std::vector<Expr> num, den;
   Coef c = coef_one();
+  std::vector<Expr> factors;
   if (e.kind() == NodeKind::Mul) {
     auto [cc, rest] = split_coefficient(e);
     c = cc;
-    std::vector<Expr> factors = rest.kind() == NodeKind::Mul ? rest.ops() : std::vector<Expr>{rest};
-    for (const Expr &f : factors) {
-      auto [b, x] = split_power(f);
-      if (x.is_number() && x.number_value() < 0) den.push_back(pow(b, -x));
-      else num.push_back(f);
-    }
+    factors = rest.kind() == NodeKind::Mul ? rest.ops() : std::vector<Expr>{rest};
   } else if (e.is_number()) {
     c = Coef::of(e);
   } else {
-    num.push_back(e);
+    factors = {e};
+  }
+  for (const Expr &f : factors) {
+    auto [b, x] = split_power(f);
+    if (x.is_number() && x.number_value() < 0) den.push_back(pow(b, -x));
+    else num.push_back(f);
   }
   if (c.value() < 0) {
     negative = true;

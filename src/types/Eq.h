@@ -25,6 +25,11 @@ struct Eq {
   Expr rhs;
   std::shared_ptr<FieldData> sparse;  ///< Inject / Interpolate
   int extend = 0;
+  bool accumulate = false;  ///< Interpolate: sparse[t, p] += ... instead of =
+  /// When the update solves residual == 0 for lhs (see solve_eq), the residual: automatic
+  /// differentiation then uses the implicit function theorem, dF/dp = -(dR/dp)/(dR/dlhs),
+  /// which is pointwise where the solved form would need a second stencil.
+  Expr residual;
   std::string note;  ///< where it came from, shown as a comment in the generated code
 
   Eq() = default;

@@ -102,6 +102,25 @@ Function::Function(std::string name, const Grid &grid, int space_order, Function
   d_->allocate();
 }
 
+Function Function::from_data(std::shared_ptr<FieldData> d) {
+  TENET_USER_CHECK(d && (d->kind == FieldKind::Function || d->kind == FieldKind::TimeFunction),
+                   "Function::from_data: not grid data");
+  return Function(std::move(d));
+}
+
+TimeFunction TimeFunction::from_data(std::shared_ptr<FieldData> d) {
+  TENET_USER_CHECK(d && d->kind == FieldKind::TimeFunction, "TimeFunction::from_data: not a time function");
+  return TimeFunction(std::move(d));
+}
+
+SparseTimeFunction SparseTimeFunction::from_data(std::shared_ptr<FieldData> d) {
+  TENET_USER_CHECK(d && d->kind == FieldKind::Sparse, "SparseTimeFunction::from_data: not sparse data");
+  SparseTimeFunction s;
+  s.p_ = d->point_dim;
+  s.d_ = std::move(d);
+  return s;
+}
+
 Expr Function::operator()() const { return access(d_, d_->grid.dims()); }
 
 Expr Function::operator()(std::vector<Expr> idx) const {
@@ -326,7 +345,7 @@ std::string Eq::str() const {
     case EqKind::Assign: return lhs.str() + " = " + rhs.str();
     case EqKind::Increment: return lhs.str() + " += " + rhs.str();
     case EqKind::Inject: return "inject " + sparse->name() + " into " + lhs.str() + ": " + rhs.str();
-    case EqKind::Interpolate: return lhs.str() + " = interpolate(" + rhs.str() + ")";
+    case EqKind::Interpolate: return lhs.str() + (accumulate ? " += " : " = ") + "interpolate(" + rhs.str() + ")";
   }
   return "";
 }

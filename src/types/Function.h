@@ -116,6 +116,10 @@ class Function {
   DType dtype() const { return d_->dtype; }
   const std::shared_ptr<FieldData> &data() const { return d_; }
 
+  /// A handle to existing field data (e.g. a derivative field made by automatic
+  /// differentiation). Throws when `d` is not grid data.
+  static Function from_data(std::shared_ptr<FieldData> d);
+
   /// f[x, y, z]
   Expr operator()() const;
   /// f at explicit space indices, one per dimension.
@@ -147,8 +151,13 @@ struct TimeFunctionOptions : FunctionOptions {
 /// A Function with a time dimension. `u()` is u[t, x...], `u.forward()` u[t+1, ...],
 /// `u.backward()` u[t-1, ...].
 class TimeFunction : public Function {
+ private:
+  explicit TimeFunction(std::shared_ptr<FieldData> d) : Function(std::move(d)) {}
+
  public:
   TimeFunction(std::string name, const Grid &grid, int space_order = 2, TimeFunctionOptions opts = {});
+
+  static TimeFunction from_data(std::shared_ptr<FieldData> d);
 
   int time_order() const { return d_->time_order; }
   std::int64_t nbuf() const { return d_->nbuf; }
@@ -188,6 +197,8 @@ class SparseTimeFunction {
                      DType dtype);
   SparseTimeFunction(std::string name, const Grid &grid, std::int64_t npoint, std::int64_t nt);
 
+  static SparseTimeFunction from_data(std::shared_ptr<FieldData> d);
+
   const std::string &name() const { return d_->name(); }
   std::int64_t npoint() const { return d_->npoint; }
   std::int64_t nt() const { return d_->nt; }
@@ -215,6 +226,7 @@ class SparseTimeFunction {
   Eq interpolate(const Expr &expr) const;
 
  private:
+  SparseTimeFunction() = default;
   std::shared_ptr<FieldData> d_;
   Expr p_;
 };

@@ -1,0 +1,424 @@
+#include "ad/Differentiate.h"
+
+#include <algorithm>
+
+#include "fd/Derivatives.h"
+#include "support/Error.h"
+#include "symbolic/Transform.h"
+
+namespace tenet {
+
+std::shared_ptr<FieldData> DerivativeOperator::of(const std::string &name) const {
+  auto it = fields.find(name);
+  TENET_USER_CHECK(it != fields.end(), "no derivative field for '", name, "': the operator differentiates ", [&] {
+    std::string s;
+    for (const auto &[n, f] : fields) s += (s.empty() ? "" : ", ") + n;
+    return s;
+  }());
+  return it->second;
+}
+
+void DerivativeOperator::run_prepare(const ApplyArgs &args) {
+  if (!prepare) return;
+  ApplyArgs p;
+  p.threads = args.threads;
+  for (const std::string &n : prepare->scalar_names()) {
+    auto it = args.scalars.find(n);
+    if (it != args.scalars.end()) p.scalars[n] = it->second;
+  }
+  prepare->apply(p);
+}
+
+PerfReport DerivativeOperator::apply(const ApplyArgs &args) {
+  run_prepare(args);
+  return op->apply(args);
+}
+
+namespace {
+
+bool is_grid(const FieldData *f) {
+  return f && (f->kind == FieldKind::Function || f->kind == FieldKind::TimeFunction);
+}
+
+std::size_t first_space(const FieldData &f) { return f.kind == FieldKind::TimeFunction ? 1 : 0; }
+
+std::shared_ptr<FieldData> make_like(const FieldData &f, const std::string &name, int halo) {
+  switch (f.kind) {
+    case FieldKind::Function: {
+      FunctionOptions o = FunctionOptions::with_dtype(f.dtype);
+      o.halo = halo;
+      return Function(name, f.grid, f.space_order, o).data();
+    }
+    case FieldKind::TimeFunction: {
+      TimeFunctionOptions o;
+      o.dtype = f.dtype;
+      o.dtype_set = true;
+      o.halo = halo;
+      o.time_order = f.time_order;
+      return TimeFunction(name, f.grid, f.space_order, o).data();
+    }
+    case FieldKind::Sparse: {
+      SparseTimeFunction s(name, f.grid, f.npoint, f.nt, f.dtype);
+      s.set_coordinates(f.coordinates);
+      s.data()->point_dim = f.point_dim;  // one point index for a function and its derivative
+      return s.data();
+    }
+    case FieldKind::Table: break;
+  }
+  throw InternalError("make_like of a table");
+}
+
+class Differentiator {
+ public:
+  Differentiator(const std::vector<Eq> &fwd, const DiffRequest &req, const char *suffix) : fwd_(fwd) {
+    TENET_USER_CHECK(!fwd.empty(), "cannot differentiate an empty list of equations");
+    // Active: every written field, every sparse function, and the requested parameters.
+    int halo = 0;
+    for (const Eq &e : fwd)
+      for (const Expr &x : {e.lhs, e.rhs, e.residual}) {
+        if (!x.defined()) continue;
+        for (const Expr &a : accesses(x)) {
+          auto f = field_ptr_of(a);
+          if (!f || f->kind == FieldKind::Table) continue;
+          if (!grid_) grid_ = &f->grid;
+          if (is_grid(f.get())) halo = std::max(halo, *std::max_element(f->halo.begin(), f->halo.end()));
+          if (f->kind == FieldKind::Sparse) active_.emplace(f.get(), f);
+          read_.insert(f->name());
+        }
+      }
+    for (const Eq &e : fwd) {
+      auto w = field_ptr_of(e.lhs);
+      TENET_USER_CHECK(w != nullptr, "cannot differentiate `", e.str(), "`: its left-hand side is not a field");
+      active_.emplace(w.get(), w);
+      written_.insert(w.get());
+      if (e.sparse) active_.emplace(e.sparse.get(), e.sparse);
+    }
+    for (const auto &p : req.parameters) {
+      TENET_USER_CHECK(p != nullptr, "a parameter to differentiate with respect to is null");
+      TENET_USER_CHECK(read_.count(p->name()), "cannot differentiate with respect to '", p->name(),
+                       "': the operator does not read it (it reads ", list(read_), ")");
+      TENET_USER_CHECK(!written_.count(p.get()), "'", p->name(), "' is written by the operator, so it is state, "
+                       "not a parameter; differentiate with respect to what it is computed from");
+      TENET_USER_CHECK(is_grid(p.get()), "parameter '", p->name(), "' must be a Function or TimeFunction");
+      active_.emplace(p.get(), p);
+      params_.insert(p.get());
+    }
+    for (const auto &[raw, f] : active_) d_[raw] = make_like(*f, f->name() + suffix, halo);
+    halo_ = halo;
+    t_ = grid_->time_dim();
+  }
+
+  DerivativeOperator finish(std::vector<Eq> eqs, OperatorOptions opts) {
+    DerivativeOperator out;
+    for (const auto &[raw, f] : active_) out.fields[f->name()] = d_.at(raw);
+    std::set<const FieldData *> derived;
+    for (const auto &[raw, f] : d_) derived.insert(f.get());
+    for (const Eq &e : eqs)
+      for (const Expr &x : {e.lhs, e.rhs})
+        for (const Expr &a : accesses(x)) {
+          const FieldData *f = field_of(a);
+          if (!f || f->kind == FieldKind::Table || derived.count(f)) continue;
+          auto &needs = out.forward_needs[f->name()];
+          if (f->has_time()) needs.insert(time_offset(a));
+        }
+    if (!prepare_.empty()) {
+      OperatorOptions po;
+      po.name = opts.name + "_prepare";
+      po.passes = opts.passes;
+      out.prepare = std::make_unique<Operator>(prepare_, po);
+    }
+    out.op = std::make_unique<Operator>(eqs, std::move(opts));
+    out.equations = std::move(eqs);
+    return out;
+  }
+
+  DerivativeOperator adjoint(OperatorOptions opts) {
+    // The oldest level of each state field touched by a step: fresh at that step's reverse.
+    std::map<const FieldData *, std::int64_t> oldest;
+    for (const Eq &e : fwd_)
+      for (const Expr &x : {e.lhs, e.rhs, e.residual}) {
+        if (!x.defined()) continue;
+        for (const Expr &a : accesses(x)) {
+          const FieldData *f = field_of(a);
+          if (!f || f->kind != FieldKind::TimeFunction || !written_.count(f)) continue;
+          std::int64_t k = time_offset(a);
+          auto it = oldest.find(f);
+          if (it == oldest.end()) oldest[f] = k;
+          else it->second = std::min(it->second, k);
+        }
+      }
+    for (const auto &[f, k] : oldest) fresh_.insert({d_.at(f).get(), k});
+
+    std::vector<Eq> out;
+    for (auto it = fwd_.rbegin(); it != fwd_.rend(); ++it) {
+      const Eq &e = *it;
+      switch (e.kind) {
+        case EqKind::Assign:
+        case EqKind::Increment: transpose_dense(e, out); break;
+        case EqKind::Inject: transpose_inject(e, out); break;
+        case EqKind::Interpolate: transpose_interpolate(e, out); break;
+      }
+    }
+    // A fresh level with no contribution this step must still be cleared.
+    for (const auto &[f, k] : fresh_) {
+      auto fd = std::find_if(d_.begin(), d_.end(), [&](const auto &p) { return p.second.get() == f; })->second;
+      out.emplace_back(TimeFunction::from_data(fd).at_time(t_ + Expr(k)), Expr(0), "no contribution this step");
+    }
+    opts.backward = !opts.backward;
+    if (opts.name == "Kernel") opts.name = "adjoint";
+    return finish(std::move(out), std::move(opts));
+  }
+
+  DerivativeOperator tangent(OperatorOptions opts, bool with_forward) {
+    std::vector<Eq> out;
+    if (with_forward) out = fwd_;
+    for (const Eq &e : fwd_) {
+      switch (e.kind) {
+        case EqKind::Assign:
+        case EqKind::Increment: {
+          std::vector<Expr> terms;
+          for (const Expr &r : active_reads(e)) terms.push_back(coefficient(e, r) * dot(r));
+          Eq t(dot(e.lhs), add(std::move(terms)), "tangent of " + (e.note.empty() ? e.lhs.str() : e.note));
+          t.kind = e.kind;
+          out.push_back(t);
+          break;
+        }
+        case EqKind::Inject: {
+          std::vector<Expr> terms;
+          for (const Expr &r : active_accesses(e.rhs)) terms.push_back(diff(e.rhs, r) * dot(r));
+          if (terms.empty()) break;
+          Eq t = SparseTimeFunction::from_data(e.sparse).inject(dot(e.lhs), add(std::move(terms)));
+          t.note = "tangent of " + (e.note.empty() ? "injection" : e.note);
+          out.push_back(t);
+          break;
+        }
+        case EqKind::Interpolate: {
+          std::vector<Expr> terms;
+          for (const Expr &r : active_accesses(e.rhs)) terms.push_back(diff(e.rhs, r) * dot(r));
+          Eq t = SparseTimeFunction::from_data(d_.at(e.sparse.get())).interpolate(add(std::move(terms)));
+          t.accumulate = e.accumulate;
+          t.note = "tangent of " + (e.note.empty() ? "interpolation" : e.note);
+          out.push_back(t);
+          break;
+        }
+      }
+    }
+    if (opts.name == "Kernel") opts.name = "tangent";
+    return finish(std::move(out), std::move(opts));
+  }
+
+ private:
+  static std::string list(const std::set<std::string> &s) {
+    std::string out;
+    for (const auto &n : s) out += (out.empty() ? "" : ", ") + n;
+    return out;
+  }
+
+  std::int64_t time_offset(const Expr &a) const {
+    Expr off = a.ops()[0] - t_;
+    TENET_USER_CHECK(off.is_exact() && off.rational().is_integer(), "cannot differentiate: the time index of ",
+                     a.str(), " is not t plus a constant");
+    return off.rational().num;
+  }
+
+  std::vector<std::int64_t> space_offsets(const Expr &a, const std::string &where) const {
+    const FieldData *f = field_of(a);
+    std::vector<std::int64_t> k;
+    for (int i = 0; i < grid_->ndim(); ++i) {
+      Expr off = a.ops()[first_space(*f) + static_cast<std::size_t>(i)] - grid_->dim(i);
+      TENET_USER_CHECK(off.is_exact() && off.rational().is_integer(), "cannot transpose `", where, "`: index ",
+                       a.str(), " is not its dimension plus an integer");
+      k.push_back(off.rational().num);
+    }
+    return k;
+  }
+
+  Expr shift_space(Expr e, const std::vector<std::int64_t> &k, int sign) const {
+    for (int i = 0; i < grid_->ndim(); ++i) e = shift(e, grid_->dim(i), sign * static_cast<int>(k[static_cast<std::size_t>(i)]));
+    return e;
+  }
+
+  // The derivative field's access with the same indices.
+  Expr dot(const Expr &a) const { return access(d_.at(field_of(a)), a.ops()); }
+  // The derivative field's access at the point of evaluation (offsets removed).
+  Expr dot_plain(const Expr &a) const {
+    const FieldData *f = field_of(a);
+    std::vector<Expr> idx = a.ops();
+    for (int i = 0; i < grid_->ndim(); ++i) idx[first_space(*f) + static_cast<std::size_t>(i)] = grid_->dim(i);
+    return access(d_.at(f), std::move(idx));
+  }
+
+  std::vector<Expr> active_accesses(const Expr &x) const {
+    std::vector<Expr> out;
+    for (const Expr &a : accesses(x)) {
+      const FieldData *f = field_of(a);
+      if (f && active_.count(f)) out.push_back(a);
+    }
+    return out;
+  }
+
+  // Reads that carry derivatives: through the residual when there is one.
+  std::vector<Expr> active_reads(const Eq &e) const {
+    std::vector<Expr> out;
+    for (const Expr &a : active_accesses(e.residual.defined() ? e.residual : e.rhs))
+      if (a != e.lhs || !e.residual.defined()) out.push_back(a);
+    return out;
+  }
+
+  // dF/dr, by the implicit function theorem when the update solves a residual.
+  Expr coefficient(const Eq &e, const Expr &r) const {
+    if (!e.residual.defined()) return diff(e.rhs, r);
+    Expr a = diff(e.residual, e.lhs);
+    TENET_USER_CHECK(!contains(a, e.lhs), "cannot differentiate `", e.str(), "`: its residual is not linear in ",
+                     e.lhs.str());
+    return -diff(e.residual, r) / a;
+  }
+
+  // Reverse mode: every coefficient of a solved update shares the factor 1/a(x), a = dR/dw.
+  // When a depends only on fields without time, 1/a becomes a field computed once (by the
+  // `prepare` operator) on the domain, with a zero halo. The gather then reads it at x - k:
+  // no division per neighbour, and no evaluation of a in the halo, where fields are zero.
+  Expr reverse_coefficient(const Eq &e, const Expr &r) {
+    if (!e.residual.defined()) return coefficient(e, r);
+    Expr a = diff(e.residual, e.lhs);
+    TENET_USER_CHECK(!contains(a, e.lhs), "cannot differentiate `", e.str(), "`: its residual is not linear in ",
+                     e.lhs.str());
+    bool invariant = !a.is_number() && !a.is_symbol();
+    for (const Expr &x : accesses(a)) {
+      const FieldData *f = field_of(x);
+      invariant &= f && f->kind == FieldKind::Function;
+    }
+    if (!invariant) return -diff(e.residual, r) / a;
+    auto it = reciprocals_.find(a);
+    if (it == reciprocals_.end()) {
+      const FieldData *w = field_of(e.lhs);
+      FunctionOptions o = FunctionOptions::with_dtype(w->dtype);
+      o.halo = halo_;
+      Function inv("inv_" + w->name() + (reciprocals_.empty() ? "" : std::to_string(reciprocals_.size())), *grid_,
+                   w->space_order, o);
+      prepare_.emplace_back(inv(), Expr(1) / a, "1/(dR/d" + e.lhs.str() + ")");
+      it = reciprocals_.emplace(a, inv()).first;
+    }
+    return -diff(e.residual, r) * it->second;
+  }
+
+  // Emits ubar-target (+)= rhs, assigning when the target level is fresh this step.
+  void contribute(const Expr &target, const Expr &rhs, std::vector<Eq> &out, const std::string &note) {
+    const FieldData *f = field_of(target);
+    bool fresh = false;
+    if (f->kind == FieldKind::TimeFunction) {
+      auto key = std::make_pair(f, time_offset(target));
+      fresh = fresh_.erase(key) > 0;
+    }
+    Eq e(target, rhs, note);
+    e.kind = fresh ? EqKind::Assign : EqKind::Increment;
+    out.push_back(e);
+  }
+
+  // Sparse injection into a derivative field; a fresh level is cleared first.
+  void contribute_sparse(const Eq &inject, std::vector<Eq> &out) {
+    const FieldData *f = field_of(inject.lhs);
+    if (f->kind == FieldKind::TimeFunction) {
+      auto key = std::make_pair(f, time_offset(inject.lhs));
+      if (fresh_.erase(key)) out.emplace_back(inject.lhs, Expr(0), "first contribution this step");
+    }
+    out.push_back(inject);
+  }
+
+  void transpose_dense(const Eq &e, std::vector<Eq> &out) {
+    const std::string where = e.str();
+    const Expr wbar = dot(e.lhs);
+    std::vector<std::pair<Expr, std::vector<Expr>>> groups;  // target -> terms
+    bool self = false;
+    for (const Expr &r : active_reads(e)) {
+      if (r == e.lhs) self = true;
+      Expr c = reverse_coefficient(e, r);
+      std::vector<std::int64_t> k = space_offsets(r, where);
+      Expr target = dot_plain(r);
+      Expr term = shift_space(c * wbar, k, -1);
+      auto g = std::find_if(groups.begin(), groups.end(), [&](const auto &p) { return p.first == target; });
+      if (g == groups.end()) groups.push_back({target, {term}});
+      else g->second.push_back(term);
+    }
+    const std::string note = "adjoint of " + (e.note.empty() ? e.lhs.str() : e.note);
+    // Contributions to other targets first: the lhs adjoint is still the new value's.
+    for (auto &[target, terms] : groups)
+      if (target != wbar) contribute(target, add(terms), out, note);
+    const FieldData *w = field_of(e.lhs);
+    auto self_group = std::find_if(groups.begin(), groups.end(), [&](const auto &p) { return p.first == wbar; });
+    if (e.kind == EqKind::Increment) {
+      // w += F: the old value passes through unchanged, plus dF/dw.
+      if (self_group != groups.end()) out.push_back(Inc(wbar, add(self_group->second), note));
+    } else if (self) {
+      // w = F(w): the adjoint of the old value replaces the new one's.
+      out.emplace_back(wbar, add(self_group->second), note);
+    } else if (w->kind == FieldKind::Function) {
+      // The overwritten value is dead: its adjoint is zero (time levels are handled by the
+      // fresh-level assignment instead).
+      out.emplace_back(wbar, Expr(0), note + ": the overwritten value has no adjoint");
+    }
+  }
+
+  void transpose_inject(const Eq &e, std::vector<Eq> &out) {
+    const Expr ubar = dot(e.lhs);
+    const std::string note = "adjoint of " + (e.note.empty() ? "injection" : e.note);
+    for (const Expr &r : active_accesses(e.rhs)) {
+      const FieldData *f = field_of(r);
+      Expr c = diff(e.rhs, r) * ubar;
+      if (f->kind == FieldKind::Sparse) {
+        Eq g = SparseTimeFunction::from_data(d_.at(f)).interpolate(c);
+        g.lhs = dot(r);
+        g.accumulate = true;
+        g.note = note;
+        out.push_back(g);
+      } else {
+        for (auto k : space_offsets(r, e.str()))
+          TENET_USER_CHECK(k == 0, "cannot transpose `", e.str(), "`: the injected expression reads ", r.str(),
+                           " away from the point; use the field at [x, y, z]");
+        Eq s = SparseTimeFunction::from_data(e.sparse).inject(dot(r), c);
+        s.note = note;
+        contribute_sparse(s, out);
+      }
+    }
+  }
+
+  void transpose_interpolate(const Eq &e, std::vector<Eq> &out) {
+    const Expr rbar = dot(e.lhs);
+    const std::string note = "adjoint of " + (e.note.empty() ? "interpolation" : e.note);
+    for (const Expr &r : active_accesses(e.rhs)) {
+      const FieldData *f = field_of(r);
+      TENET_USER_CHECK(f->kind != FieldKind::Sparse, "cannot transpose `", e.str(), "`: it interpolates sparse data");
+      for (auto k : space_offsets(r, e.str()))
+        TENET_USER_CHECK(k == 0, "cannot transpose `", e.str(), "`: the interpolated expression reads ", r.str(),
+                         " away from the point; use the field at [x, y, z]");
+      Eq s = SparseTimeFunction::from_data(e.sparse).inject(dot(r), diff(e.rhs, r) * rbar);
+      s.note = note;
+      contribute_sparse(s, out);
+    }
+  }
+
+  const std::vector<Eq> &fwd_;
+  const Grid *grid_ = nullptr;
+  Expr t_;
+  std::map<const FieldData *, std::shared_ptr<FieldData>> active_;
+  std::set<const FieldData *> written_, params_;
+  std::set<std::string> read_;
+  std::map<const FieldData *, std::shared_ptr<FieldData>> d_;
+  std::set<std::pair<const FieldData *, std::int64_t>> fresh_;
+  int halo_ = 0;
+  std::vector<Eq> prepare_;
+  ExprMap reciprocals_;  // a -> access to the field holding 1/a
+};
+
+}  // namespace
+
+DerivativeOperator adjoint(const std::vector<Eq> &forward, const DiffRequest &req, OperatorOptions opts) {
+  return Differentiator(forward, req, "_bar").adjoint(std::move(opts));
+}
+
+DerivativeOperator tangent(const std::vector<Eq> &forward, const DiffRequest &req, OperatorOptions opts,
+                           bool with_forward) {
+  return Differentiator(forward, req, "_dot").tangent(std::move(opts), with_forward);
+}
+
+}  // namespace tenet

@@ -1,0 +1,68 @@
+/** \file Differentiate.h  Automatic differentiation of stencil equations: the exact discrete
+ * adjoint (reverse mode) and tangent (forward mode, the Born operator), as new Operators.
+ *
+ * Reverse mode transposes every statement in gather form (DESIGN.md): a read u[t][x+k] in the
+ * update of w[t+1][x] becomes, after substituting y = x + k,
+ *     ubar[t][y] += (dF/du[t][x+k])(x = y-k) * wbar[t+1][y-k]
+ * so each adjoint statement writes only its own point and parallelises like the forward, with
+ * no atomics. Adjoint fields have zero halos and the adjoint iterates over the same domain as
+ * the forward: the state is the domain values (halos are fixed boundary data), so sources
+ * x = y - k outside the domain contribute nothing, which the zero halo of wbar provides.
+ *
+ * Time levels: at reverse step t, the oldest level of a state field that the forward step
+ * reads gets its first contribution; that statement assigns instead of accumulating, which
+ * both overwrites the dead buffer of modulo time stepping and saves a separate zeroing sweep.
+ */
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "operator/Operator.h"
+#include "types/Eq.h"
+
+namespace tenet {
+
+struct DiffRequest {
+  /// Parameters to differentiate with respect to (e.g. m). Every field the equations write is
+  /// active state automatically, and every sparse function takes part (sources get a
+  /// derivative, receivers seed the adjoint).
+  std::vector<std::shared_ptr<FieldData>> parameters;
+};
+
+struct DerivativeOperator {
+  std::vector<Eq> equations;
+  std::unique_ptr<Operator> op;
+  /// Computes time-invariant coefficient fields the main operator reads (e.g. the reciprocal
+  /// of dR/du[t+1] for each solved update); null when there are none. Run it once whenever
+  /// the parameters or dt change, before `op`; apply() does both.
+  std::unique_ptr<Operator> prepare;
+  /// The derivative field of each active field, by the forward field's name: the adjoint
+  /// (ubar, mbar: the gradient) or the tangent (udot, and the input perturbation mdot).
+  std::map<std::string, std::shared_ptr<FieldData>> fields;
+  /// Forward fields read by the derivative operator and the time offsets k of u[t + k] read
+  /// at step t: what the checkpointing runtime must supply (empty set: no time dimension).
+  std::map<std::string, std::set<std::int64_t>> forward_needs;
+
+  std::shared_ptr<FieldData> of(const std::string &name) const;
+  /// Runs `prepare` (with the scalars it needs) and then `op`.
+  PerfReport apply(const ApplyArgs &args);
+  /// Runs only `prepare`.
+  void run_prepare(const ApplyArgs &args);
+};
+
+/// The adjoint operator. Running it over [time_m, time_M] reverses the forward over the same
+/// range: inputs are the adjoint of the final state (in the state's adjoint buffers) and of
+/// the outputs (receiver residuals in the sparse adjoints); parameter adjoints accumulate.
+DerivativeOperator adjoint(const std::vector<Eq> &forward, const DiffRequest &req, OperatorOptions opts = {});
+
+/// The tangent operator: the derivative of the forward outputs along a perturbation of the
+/// parameters (mdot) and of the initial state. With `with_forward`, the forward equations run
+/// in the same operator (the Born operator); otherwise it reads a saved forward history.
+DerivativeOperator tangent(const std::vector<Eq> &forward, const DiffRequest &req, OperatorOptions opts = {},
+                           bool with_forward = true);
+
+}  // namespace tenet
