@@ -27,6 +27,10 @@ class CheckpointStorage {
   virtual void free(int slot) = 0;
   /// Waits for all pending work and reports any deferred error.
   virtual void finish() = 0;
+  /// A hint: `slot` will be loaded next on this storage with no save or free of it in between
+  /// (the executor knows from the schedule). Asynchronous storages start reading (and
+  /// decompressing) it in the background so the load overlaps computation. Default: nothing.
+  virtual void prefetch(int slot) { (void)slot; }
   /// Bytes held now, the most ever held, and the budget (0: unlimited).
   virtual std::size_t bytes_in_use() const = 0;
   virtual std::size_t peak_bytes() const = 0;
