@@ -181,6 +181,13 @@ class Differentiator {
           Eq t(dot(e.lhs), add(std::move(terms)), "tangent of " + (e.note.empty() ? e.lhs.str() : e.note));
           t.kind = e.kind;
           out.push_back(t);
+          for (const Correction &c : injection_corrections(e)) {
+            Expr a = diff(e.residual, e.lhs);
+            Eq s = SparseTimeFunction::from_data(c.injection->sparse)
+                       .inject(dot(e.lhs), c.d2 / a * dot(c.read) * c.injection->rhs);
+            s.note = t.note + ": correction for the injection after the solve";
+            out.push_back(s);
+          }
           break;
         }
         case EqKind::Inject: {
@@ -278,8 +285,7 @@ class Differentiator {
   // When a depends only on fields without time, 1/a becomes a field computed once (by the
   // `prepare` operator) on the domain, with a zero halo. The gather then reads it at x - k:
   // no division per neighbour, and no evaluation of a in the halo, where fields are zero.
-  Expr reverse_coefficient(const Eq &e, const Expr &r) {
-    if (!e.residual.defined()) return coefficient(e, r);
+  Expr reciprocal(const Eq &e) {
     Expr a = diff(e.residual, e.lhs);
     TENET_USER_CHECK(!contains(a, e.lhs), "cannot differentiate `", e.str(), "`: its residual is not linear in ",
                      e.lhs.str());
@@ -288,7 +294,7 @@ class Differentiator {
       const FieldData *f = field_of(x);
       invariant &= f && f->kind == FieldKind::Function;
     }
-    if (!invariant) return -diff(e.residual, r) / a;
+    if (!invariant) return Expr(1) / a;
     auto it = reciprocals_.find(a);
     if (it == reciprocals_.end()) {
       const FieldData *w = field_of(e.lhs);
@@ -299,7 +305,42 @@ class Differentiator {
       prepare_.emplace_back(inv(), Expr(1) / a, "1/(dR/d" + e.lhs.str() + ")");
       it = reciprocals_.emplace(a, inv()).first;
     }
-    return -diff(e.residual, r) * it->second;
+    return it->second;
+  }
+
+  Expr reverse_coefficient(const Eq &e, const Expr &r) {
+    if (!e.residual.defined()) return coefficient(e, r);
+    return -diff(e.residual, r) * reciprocal(e);
+  }
+
+  // The implicit-function derivative -(dR/dp)/a reads the stored target, but injections that
+  // follow the solve in the same step have changed it: target_stored = F + inj. As R is linear
+  // in the target, the exact coefficient is the stored one plus (d2R/dp dtarget) * inj / a,
+  // a correction that lives only at the injection points. Returns, for each later injection
+  // into the target and each read with such a term, (read, d2R/dp dtarget, injection).
+  struct Correction {
+    Expr read, d2;
+    const Eq *injection;
+  };
+  std::vector<Correction> injection_corrections(const Eq &e) const {
+    std::vector<Correction> out;
+    if (!e.residual.defined()) return out;
+    auto at = std::find_if(fwd_.begin(), fwd_.end(), [&](const Eq &x) { return &x == &e; });
+    for (auto it = at == fwd_.end() ? at : at + 1; it != fwd_.end(); ++it) {
+      if (it->lhs != e.lhs) continue;
+      TENET_USER_CHECK(it->kind == EqKind::Inject, "cannot differentiate `", e.str(), "`: ", e.lhs.str(),
+                       " is modified again by `", it->str(), "` in the same step; only injections may follow a "
+                       "solved update of the same level");
+      for (const Expr &r : active_reads(e)) {
+        Expr d2 = diff(diff(e.residual, r), e.lhs);
+        if (d2.is_zero()) continue;
+        for (auto k : space_offsets(r, e.str()))
+          TENET_USER_CHECK(k == 0, "cannot differentiate `", e.str(), "`: ", r.str(), " is read away from the point "
+                           "in a term that also holds the solved target");
+        out.push_back({r, d2, &*it});
+      }
+    }
+    return out;
   }
 
   // Emits ubar-target (+)= rhs, assigning when the target level is fresh this step.
@@ -344,6 +385,12 @@ class Differentiator {
     // Contributions to other targets first: the lhs adjoint is still the new value's.
     for (auto &[target, terms] : groups)
       if (target != wbar) contribute(target, add(terms), out, note);
+    for (const Correction &c : injection_corrections(e)) {
+      Eq s = SparseTimeFunction::from_data(c.injection->sparse)
+                 .inject(dot_plain(c.read), c.d2 * reciprocal(e) * wbar * c.injection->rhs);
+      s.note = note + ": correction for the injection after the solve";
+      contribute_sparse(s, out);
+    }
     const FieldData *w = field_of(e.lhs);
     auto self_group = std::find_if(groups.begin(), groups.end(), [&](const auto &p) { return p.first == wbar; });
     if (e.kind == EqKind::Increment) {

@@ -92,11 +92,17 @@ Expr diff_memo(const Expr &e, const Expr &var, ExprMap &memo) {
         case Fn::Mod: r = Expr(0); break;
         case Fn::Min:
         case Fn::Max: {
+          // With s = sign(a - b) = (a - b)/|a - b|: d min = (da + db)/2 - s (da - db)/2 and
+          // d max = (da + db)/2 + s (da - db)/2 (undefined where a == b, like |x| at 0).
           Expr db = diff_memo(e.ops()[1], var, memo);
-          TENET_USER_CHECK(da.is_zero() && db.is_zero(), "cannot differentiate ", e.str(), " with respect to ",
-                           var.str(), ": min and max have no derivative where their arguments meet; "
-                           "rewrite the expression without them");
-          r = Expr(0);
+          if (da.is_zero() && db.is_zero()) {
+            r = Expr(0);
+            break;
+          }
+          Expr gap = a - e.ops()[1];
+          Expr s = gap / abs(gap);
+          Expr half = (da + db) / Expr(2), jump = s * (da - db) / Expr(2);
+          r = e->fn == Fn::Min ? half - jump : half + jump;
           break;
         }
       }

@@ -44,7 +44,7 @@ void check_name(const std::string &name, const char *what) {
 
 void layout_grid_field(FieldData &d, int space_order, int halo) {
   TENET_USER_CHECK(space_order >= 1 && space_order <= 32, d.name(), ": space order ", space_order,
-                   " is out of range; use an even order from 2 to 16");
+                   " is out of range; use an order from 1 to 32 (centred derivatives take even orders 2 to 16)");
   d.space_order = space_order;
   int h = halo >= 0 ? halo : std::max(1, space_order / 2);
   const Grid &g = d.grid;

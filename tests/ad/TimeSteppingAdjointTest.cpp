@@ -1,0 +1,339 @@
+// Adjoints of time-stepping operators: acoustic (second order in time) and a staggered
+// pressure/velocity system (first order, coupled fields). Dot tests, tangent against adjoint,
+// Taylor tests of the FWI objective and of the linearised data, a finite-difference check of
+// the gradient, code structure and thread-count independence.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <memory>
+
+#include "AdTestUtil.h"
+#include "ad/Differentiate.h"
+#include "fd/Derivatives.h"
+#include "operator/Operator.h"
+
+namespace tenet {
+namespace {
+
+using test::dot;
+using test::relative_gap;
+
+// A small acoustic problem: m u_tt - laplace(u) + damp u_t = 0, sources and receivers.
+struct Acoustic {
+  Grid g;
+  std::unique_ptr<Function> m, damp;
+  std::unique_ptr<TimeFunction> u;
+  std::unique_ptr<SparseTimeFunction> src, rec;
+  std::vector<Eq> eqs;
+  std::int64_t nt;
+  double dt;
+
+  Acoustic(std::vector<std::int64_t> shape, int so, std::int64_t nt_, bool save, DType dtype = DType::Float64)
+      : g([&] {
+          std::vector<double> extent;
+          for (auto n : shape) extent.push_back(10.0 * static_cast<double>(n - 1));
+          return Grid(shape, extent, dtype);
+        }()),
+        nt(nt_) {
+    const int nd = g.ndim();
+    m = std::make_unique<Function>("m", g, so);
+    damp = std::make_unique<Function>("damp", g, so);
+    TimeFunctionOptions to;
+    to.time_order = 2;
+    to.save = save ? nt : 0;
+    u = std::make_unique<TimeFunction>("u", g, so, to);
+    // Smooth background with a bump, and some damping.
+    std::vector<double> mv, dv;
+    test::for_each_point(g, [&](const std::vector<std::int64_t> &at) {
+      double r2 = 0;
+      for (int d = 0; d < nd; ++d) {
+        double c = static_cast<double>(at[static_cast<std::size_t>(d)]) / static_cast<double>(g.shape()[static_cast<std::size_t>(d)] - 1) - 0.5;
+        r2 += c * c;
+      }
+      double v = 1.5 + 0.5 * std::exp(-20 * r2);
+      mv.push_back(1.0 / (v * v));
+      dv.push_back(0.002 * (1 + r2));
+    });
+    m->set_data(std::span<const double>(mv));
+    damp->set_data(std::span<const double>(dv));
+    dt = 0.5 * 10.0 / (2.0 * std::sqrt(static_cast<double>(nd))) / 2.0;
+    src = std::make_unique<SparseTimeFunction>("src", g, 2, nt);
+    rec = std::make_unique<SparseTimeFunction>("rec", g, 4, nt);
+    std::vector<double> sc, rc;
+    for (int p = 0; p < 2; ++p)
+      for (int d = 0; d < nd; ++d) sc.push_back((0.3 + 0.35 * p + 0.05 * d) * g.extent()[static_cast<std::size_t>(d)]);
+    for (int p = 0; p < 4; ++p)
+      for (int d = 0; d < nd; ++d) rc.push_back((0.12 + 0.23 * p + 0.031 * d) * g.extent()[static_cast<std::size_t>(d)]);
+    src->set_coordinates(sc);
+    rec->set_coordinates(rc);
+    src->set_data(std::span<const double>(test::random_vector(static_cast<std::size_t>(nt * 2), 5)));
+    Expr pde = Expr(*m) * dt2(*u) - laplace(*u) + Expr(*damp) * tenet::dt(*u);
+    eqs = {solve_eq(pde, u->forward(), "acoustic"), src->inject(u->forward(), (*src)() * g.dt() * g.dt() / Expr(*m)),
+           rec->interpolate((*u)())};
+  }
+
+  ApplyArgs args() const {
+    ApplyArgs a;
+    a.time_m = 1;
+    a.time_M = nt - 2;
+    a.scalars["dt"] = dt;
+    return a;
+  }
+};
+
+double acoustic_dot_test(std::vector<std::int64_t> shape, int so, std::int64_t nt) {
+  Acoustic p(shape, so, nt, false);
+  Operator fwd(p.eqs);
+  fwd.apply(p.args());
+  DerivativeOperator adj = adjoint(p.eqs, {});
+  SparseTimeFunction recbar = SparseTimeFunction::from_data(adj.of("rec"));
+  recbar.set_data(std::span<const double>(test::random_vector(static_cast<std::size_t>(nt * 4), 9)));
+  adj.apply(p.args());
+  double lhs = dot(p.rec->get_data(), recbar.get_data());
+  double rhs = dot(p.src->get_data(), SparseTimeFunction::from_data(adj.of("src")).get_data());
+  return relative_gap(lhs, rhs);
+}
+
+TEST(TimeSteppingAdjoint, AcousticSourceToReceiverDotTest) {
+  EXPECT_LE(acoustic_dot_test({41}, 4, 60), 1e-12);
+  EXPECT_LE(acoustic_dot_test({41}, 16, 60), 1e-12);
+  for (int so : {2, 4, 8, 12})
+    EXPECT_LE(acoustic_dot_test({23, 19}, so, 40), 1e-12) << "order " << so;
+  EXPECT_LE(acoustic_dot_test({13, 12, 11}, 8, 25), 1e-12);
+}
+
+TEST(TimeSteppingAdjoint, StaggeredPressureVelocityDotTest) {
+  // First-order acoustic system on a staggered grid: two coupled fields, time order 1.
+  Grid g({21, 17}, {200.0, 160.0}, DType::Float64);
+  const std::int64_t nt = 40;
+  TimeFunctionOptions to;
+  to.time_order = 1;
+  TimeFunction p("p", g, 4, to), vx("vx", g, 4, to), vy("vy", g, 4, to);
+  Function b("b", g, 4), k("k", g, 4);
+  test::fill_random(b, 1, 0.8, 1.2);
+  test::fill_random(k, 2, 2.0, 2.5);
+  SparseTimeFunction src("src", g, 1, nt), rec("rec", g, 3, nt);
+  src.set_coordinates({100.0, 80.0});
+  rec.set_coordinates({30.0, 20.0, 150.0, 40.0, 90.0, 130.0});
+  src.set_data(std::span<const double>(test::random_vector(nt, 3)));
+  const Expr dtv = g.dt();
+  std::vector<Eq> eqs{
+      Eq(vx.forward(), vx() - dtv * Expr(b) * dx(p, 4, Side::StaggeredForward), "vx"),
+      Eq(vy.forward(), vy() - dtv * Expr(b) * dy(p, 4, Side::StaggeredForward), "vy"),
+      Eq(p.forward(), p() - dtv * Expr(k) * (dx(vx.forward(), 4, Side::StaggeredBackward) +
+                                            dy(vy.forward(), 4, Side::StaggeredBackward)), "p"),
+      src.inject(p.forward(), src() * dtv),
+      rec.interpolate(p())};
+  ApplyArgs a;
+  a.time_m = 0;
+  a.time_M = nt - 2;
+  a.scalars["dt"] = 2.0;
+  Operator fwd(eqs);
+  fwd.apply(a);
+  DerivativeOperator adj = adjoint(eqs, {});
+  SparseTimeFunction recbar = SparseTimeFunction::from_data(adj.of("rec"));
+  recbar.set_data(std::span<const double>(test::random_vector(static_cast<std::size_t>(nt * 3), 4)));
+  adj.apply(a);
+  double lhs = dot(rec.get_data(), recbar.get_data());
+  double rhs = dot(src.get_data(), SparseTimeFunction::from_data(adj.of("src")).get_data());
+  ASSERT_NE(lhs, 0.0);
+  EXPECT_LE(relative_gap(lhs, rhs), 1e-12);
+}
+
+// FWI objective and its gradient from a saved forward history and the adjoint.
+class Fwi {
+ public:
+  Fwi(std::vector<std::int64_t> shape, std::int64_t nt) : p_(std::move(shape), 4, nt, true) {
+    fwd_ = std::make_unique<Operator>(p_.eqs);
+    DiffRequest req;
+    req.parameters = {p_.m->data()};
+    adj_ = std::make_unique<DerivativeOperator>(adjoint(p_.eqs, req));
+    born_ = std::make_unique<DerivativeOperator>(tangent(p_.eqs, req, {}, true));
+    // Observed data from a model with a stronger bump.
+    m0_ = p_.m->get_data();
+    std::vector<double> mt = m0_;
+    for (std::size_t i = 0; i < mt.size(); ++i) mt[i] *= 0.97 + 0.06 * std::sin(0.37 * static_cast<double>(i));
+    observed_ = modelled(mt);
+  }
+
+  Acoustic &problem() { return p_; }
+  const std::vector<double> &m0() const { return m0_; }
+
+  std::vector<double> modelled(const std::vector<double> &m) {
+    p_.m->set_data(std::span<const double>(m));
+    p_.u->fill(0.0);
+    fwd_->apply(p_.args());
+    return p_.rec->get_data();
+  }
+
+  double objective(const std::vector<double> &m) {
+    auto d = modelled(m);
+    double j = 0;
+    for (std::size_t i = 0; i < d.size(); ++i) j += 0.5 * (d[i] - observed_[i]) * (d[i] - observed_[i]);
+    return j;
+  }
+
+  std::vector<double> gradient(const std::vector<double> &m) {
+    auto d = modelled(m);
+    for (std::size_t i = 0; i < d.size(); ++i) d[i] -= observed_[i];
+    return adjoint_with_seed(m, d);
+  }
+
+  // The adjoint linearised at m applied to a receiver seed: J'(m)^T seed, w.r.t. m.
+  std::vector<double> adjoint_with_seed(const std::vector<double> &m, const std::vector<double> &seed) {
+    modelled(m);  // the forward history the adjoint reads
+    SparseTimeFunction::from_data(adj_->of("rec")).set_data(std::span<const double>(seed));
+    TimeFunction::from_data(adj_->of("u")).fill(0.0);
+    Function::from_data(adj_->of("m")).fill(0.0);
+    adj_->apply(p_.args());
+    return Function::from_data(adj_->of("m")).get_data();
+  }
+
+  // Linearised data along dm (Born), forward and tangent in one operator.
+  std::vector<double> born(const std::vector<double> &m, const std::vector<double> &dm) {
+    p_.m->set_data(std::span<const double>(m));
+    p_.u->fill(0.0);
+    Function::from_data(born_->of("m")).set_data(std::span<const double>(dm));
+    TimeFunction::from_data(born_->of("u")).fill(0.0);
+    born_->apply(p_.args());
+    return SparseTimeFunction::from_data(born_->of("rec")).get_data();
+  }
+
+ private:
+  Acoustic p_;
+  std::unique_ptr<Operator> fwd_;
+  std::unique_ptr<DerivativeOperator> adj_, born_;
+  std::vector<double> m0_, observed_;
+};
+
+std::vector<double> axpy(const std::vector<double> &x, double h, const std::vector<double> &d) {
+  std::vector<double> r(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) r[i] = x[i] + h * d[i];
+  return r;
+}
+
+TEST(TimeSteppingAdjoint, TaylorTestOfTheFwiObjective) {
+  Fwi f({25, 21}, 60);
+  const auto &m0 = f.m0();
+  auto dm = test::random_vector(m0.size(), 17, -0.002, 0.002);
+  const double j0 = f.objective(m0);
+  const auto g = f.gradient(m0);
+  const double gdm = dot(g, dm);
+  std::vector<double> r1, r2;
+  for (int i = 0; i <= 6; ++i) {
+    double h = std::ldexp(1.0, -i);
+    double j = f.objective(axpy(m0, h, dm));
+    r1.push_back(std::fabs(j - j0));
+    r2.push_back(std::fabs(j - j0 - h * gdm));
+  }
+  for (int i = 0; i < 6; ++i) {
+    double s1 = std::log2(r1[static_cast<std::size_t>(i)] / r1[static_cast<std::size_t>(i + 1)]);
+    double s2 = std::log2(r2[static_cast<std::size_t>(i)] / r2[static_cast<std::size_t>(i + 1)]);
+    EXPECT_NEAR(s1, 1.0, 0.1) << "halving " << i;
+    EXPECT_NEAR(s2, 2.0, 0.2) << "halving " << i;
+  }
+}
+
+TEST(TimeSteppingAdjoint, TaylorTestOfTheLinearisedData) {
+  Fwi f({25, 21}, 60);
+  const auto &m0 = f.m0();
+  auto dm = test::random_vector(m0.size(), 19, -0.05, 0.05);
+  const auto d0 = f.modelled(m0);
+  const auto born = f.born(m0, dm);
+  std::vector<double> r1, r2;
+  for (int i = 0; i <= 6; ++i) {
+    double h = std::ldexp(1.0, -i);
+    auto d = f.modelled(axpy(m0, h, dm));
+    double a = 0, b = 0;
+    for (std::size_t k = 0; k < d.size(); ++k) {
+      a += (d[k] - d0[k]) * (d[k] - d0[k]);
+      b += (d[k] - d0[k] - h * born[k]) * (d[k] - d0[k] - h * born[k]);
+    }
+    r1.push_back(std::sqrt(a));
+    r2.push_back(std::sqrt(b));
+  }
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_NEAR(std::log2(r1[static_cast<std::size_t>(i)] / r1[static_cast<std::size_t>(i + 1)]), 1.0, 0.1) << i;
+    EXPECT_NEAR(std::log2(r2[static_cast<std::size_t>(i)] / r2[static_cast<std::size_t>(i + 1)]), 2.0, 0.2) << i;
+  }
+}
+
+TEST(TimeSteppingAdjoint, TangentDotTestAgainstAdjoint) {
+  // <Born(dm), r> == <dm, J^T r>, both linearised at m0, for random dm and receiver seed r.
+  Fwi f({19, 17}, 40);
+  const auto &m0 = f.m0();
+  auto dm = test::random_vector(m0.size(), 23);
+  auto born = f.born(m0, dm);
+  auto r = test::random_vector(born.size(), 29);
+  auto g = f.adjoint_with_seed(m0, r);
+  double lhs = dot(born, r), rhs = dot(dm, g);
+  ASSERT_NE(lhs, 0.0);
+  EXPECT_LE(relative_gap(lhs, rhs), 1e-12);
+}
+
+TEST(TimeSteppingAdjoint, GradientMatchesFiniteDifferences) {
+  Fwi f({9, 8}, 30);
+  const auto &m0 = f.m0();
+  const auto g = f.gradient(m0);
+  double gmax = 0;
+  for (double v : g) gmax = std::max(gmax, std::fabs(v));
+  ASSERT_GT(gmax, 0.0);
+  int checked = 0;
+  for (std::size_t i = 0; i < m0.size(); i += 1) {
+    const double eps = 1e-6 * m0[i];
+    auto mp = m0, mm = m0;
+    mp[i] += eps;
+    mm[i] -= eps;
+    double fd = (f.objective(mp) - f.objective(mm)) / (2 * eps);
+    EXPECT_NEAR(fd, g[i], 1e-6 * gmax + 1e-6 * std::fabs(g[i])) << "parameter " << i;
+    ++checked;
+  }
+  EXPECT_GT(checked, 20);
+}
+
+TEST(TimeSteppingAdjoint, AdjointCodeHasNoAtomicsAndFewLoopNests) {
+  Acoustic p({30, 28, 26}, 8, 10, false, DType::Float32);
+  Operator fwd(p.eqs);
+  DiffRequest req;
+  req.parameters = {p.m->data()};
+  DerivativeOperator adj = adjoint(p.eqs, req);
+  const std::string code = adj.op->ccode();
+  EXPECT_EQ(code.find("atomic"), std::string::npos);
+  auto count = [](const std::string &s, const std::string &what) {
+    std::size_t n = 0;
+    for (std::size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
+    return n;
+  };
+  // Every dense nest is one `omp parallel for`; sparse loops are serial point loops.
+  EXPECT_EQ(count(fwd.ccode(), "#pragma omp parallel for"), 1u);
+  EXPECT_LE(count(code, "#pragma omp parallel for"), count(fwd.ccode(), "#pragma omp parallel for") + 1);
+  EXPECT_LE(count(code, "for (long"), count(fwd.ccode(), "for (long") + 4);
+  EXPECT_NE(code.find("#pragma omp simd"), std::string::npos);
+}
+
+TEST(TimeSteppingAdjoint, AdjointBitwiseIdenticalWithOneAndTwoThreads) {
+  std::vector<std::vector<double>> results;
+  for (int threads : {1, 2}) {
+    Acoustic p({40, 36, 20}, 8, 20, true, DType::Float32);
+    Operator fwd(p.eqs);
+    ApplyArgs a = p.args();
+    a.threads = threads;
+    fwd.apply(a);
+    DiffRequest req;
+    req.parameters = {p.m->data()};
+    DerivativeOperator adj = adjoint(p.eqs, req);
+    SparseTimeFunction::from_data(adj.of("rec")).set_data(std::span<const double>(p.rec->get_data()));
+    adj.apply(a);
+    results.push_back(Function::from_data(adj.of("m")).get_data());
+  }
+  ASSERT_EQ(results[0].size(), results[1].size());
+  EXPECT_TRUE(std::equal(results[0].begin(), results[0].end(), results[1].begin(),
+                         [](double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }));
+  double norm = 0;
+  for (double v : results[0]) norm += v * v;
+  EXPECT_GT(norm, 0.0);
+}
+
+}  // namespace
+}  // namespace tenet
