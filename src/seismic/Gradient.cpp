@@ -1,0 +1,514 @@
+#include "seismic/Gradient.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <set>
+
+#include "checkpoint/DiskStorage.h"
+#include "checkpoint/MemoryStorage.h"
+#include "support/Error.h"
+#include "symbolic/Transform.h"
+
+namespace tenet {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Time offsets k of the accesses f[t + k] in the forward equations, split by read and write.
+struct Offsets {
+  std::set<std::int64_t> read, written;
+  std::int64_t lo() const { return std::min(read.empty() ? 0 : *read.begin(), written.empty() ? 0 : *written.begin()); }
+  std::int64_t hi() const { return std::max(read.empty() ? 0 : *read.rbegin(), written.empty() ? 0 : *written.rbegin()); }
+};
+
+std::int64_t time_offset(const Expr &a, const Grid &g) {
+  Expr off = a.ops()[0] - g.time_dim();
+  TENET_USER_CHECK(off.is_exact() && off.rational().is_integer(), "gradient: the time index of ", a.str(),
+                   " is not t plus an integer");
+  return off.rational().num;
+}
+
+Offsets offsets_of(const std::vector<Eq> &eqs, const FieldData *f) {
+  Offsets o;
+  for (const Eq &e : eqs) {
+    for (const Expr &a : accesses(e.rhs))
+      if (field_of(a) == f) o.read.insert(time_offset(a, f->grid));
+    if (e.lhs.defined() && field_of(e.lhs) == f) {
+      const std::int64_t k = time_offset(e.lhs, f->grid);
+      o.written.insert(k);
+      if (e.kind == EqKind::Increment || e.kind == EqKind::Inject) o.read.insert(k);  // read-modify-write
+    }
+    for (const Expr &a : accesses(e.lhs))
+      if (a != e.lhs && field_of(a) == f) o.read.insert(time_offset(a, f->grid));
+  }
+  return o;
+}
+
+// The equations with accesses of some fields redirected to others (same indices).
+std::vector<Eq> replace_fields(const std::vector<Eq> &eqs,
+                               const std::map<const FieldData *, std::shared_ptr<FieldData>> &with) {
+  auto redirect = [&](const Expr &e) {
+    if (!e.defined()) return e;
+    return rewrite(e, [&](const Expr &n) {
+      if (n.is_access()) {
+        auto it = with.find(field_of(n));
+        if (it != with.end()) return access(it->second, n.ops());
+      }
+      return n;
+    });
+  };
+  std::vector<Eq> out;
+  for (const Eq &e : eqs) {
+    Eq r = e;
+    r.lhs = redirect(e.lhs);
+    r.rhs = redirect(e.rhs);
+    r.residual = redirect(e.residual);
+    out.push_back(r);
+  }
+  return out;
+}
+
+void zero(FieldData &f) { std::memset(f.buffer.get(), 0, f.count() * f.element_size()); }
+
+void zero_buffer(FieldData &f, std::int64_t b) {
+  const std::size_t n = f.buffer_count() * f.element_size();
+  std::memset(static_cast<unsigned char *>(f.buffer.get()) + static_cast<std::size_t>(b) * n, 0, n);
+}
+
+double sparse_value(const FieldData &s, std::size_t i) {
+  return s.dtype == DType::Float32 ? static_cast<const float *>(s.buffer.get())[i]
+                                   : static_cast<const double *>(s.buffer.get())[i];
+}
+
+void set_sparse_value(FieldData &s, std::size_t i, double v) {
+  if (s.dtype == DType::Float32) static_cast<float *>(s.buffer.get())[i] = static_cast<float>(v);
+  else static_cast<double *>(s.buffer.get())[i] = v;
+}
+
+// `args` with only the scalars `op` takes: a forward and its adjoint share one set of
+// arguments, but Operator::apply refuses scalars an operator does not read (the adjoint of the
+// acoustic update reads dt only in its `prepare` operator).
+ApplyArgs args_for(const Operator &op, const ApplyArgs &args) {
+  ApplyArgs a = args;
+  a.scalars.clear();
+  for (const std::string &n : op.scalar_names()) {
+    auto it = args.scalars.find(n);
+    if (it != args.scalars.end()) a.scalars.insert(*it);
+  }
+  return a;
+}
+
+}  // namespace
+
+// ---- OperatorCheckpointable ----
+
+OperatorCheckpointable::OperatorCheckpointable(Operator &forward, DerivativeOperator &adjoint,
+                                               std::vector<std::shared_ptr<FieldData>> state, std::int64_t time_m,
+                                               std::int64_t time_M, ApplyArgs args)
+    : forward_(forward), adjoint_(adjoint), state_fields_(std::move(state)), time_m_(time_m), time_M_(time_M),
+      args_(std::move(args)) {
+  TENET_USER_CHECK(adjoint_.op != nullptr, "checkpointed adjoint: the adjoint operator is empty");
+  TENET_USER_CHECK(time_M_ >= time_m_, "checkpointed adjoint: the time range [", time_m_, ", ", time_M_,
+                   "] is empty; give time_M >= time_m");
+  TENET_USER_CHECK(time_M_ - time_m_ + 1 <= 1000000000, "checkpointed adjoint: too many steps");
+  TENET_USER_CHECK(!state_fields_.empty(), "checkpointed adjoint: name the TimeFunction(s) the forward advances");
+  std::set<const FieldData *> in_state;
+  const auto &eqs = forward_.kernel().equations;
+  for (const auto &f : state_fields_) {
+    TENET_USER_CHECK(f && f->kind == FieldKind::TimeFunction, "checkpointed adjoint: state field '",
+                     f ? f->name() : std::string("(null)"), "' is not a TimeFunction");
+    TENET_USER_CHECK(!f->saved, "checkpointed adjoint: '", f->name(), "' keeps its whole history (save = ", f->nbuf,
+                     "), so there is nothing to checkpoint; build it with modulo buffers (save = 0), or use "
+                     "the full-history gradient");
+    in_state.insert(f.get());
+    // The adjoint of step t reads levels the forward step t has just left in the buffers.
+    const Offsets o = offsets_of(eqs, f.get());
+    auto needs = adjoint_.forward_needs.find(f->name());
+    if (needs == adjoint_.forward_needs.end()) continue;
+    for (std::int64_t k : needs->second)
+      TENET_USER_CHECK(k <= o.hi() && k > o.hi() - f->nbuf, "checkpointed adjoint: the adjoint reads ", f->name(),
+                       "[t", (k < 0 ? "" : "+"), k, "], which is not among the ", f->nbuf,
+                       " time levels held after forward step t");
+  }
+  for (const Eq &e : eqs) {
+    const FieldData *w = field_of(e.lhs);
+    if (!w || (w->kind != FieldKind::Function && w->kind != FieldKind::TimeFunction)) continue;
+    TENET_USER_CHECK(in_state.count(w), "checkpointed adjoint: the forward writes '", w->name(),
+                     "' but it is not part of the state; add it to the state fields so checkpoints restore it");
+  }
+}
+
+void OperatorCheckpointable::forward(int t0, int t1) {
+  TENET_USER_CHECK(0 <= t0 && t0 <= t1 && t1 <= steps(), "checkpointed adjoint: forward(", t0, ", ", t1,
+                   ") is outside the ", steps(), " steps");
+  if (t0 == t1) return;
+  ApplyArgs a = args_for(forward_, args_);
+  a.time_m = operator_time(t0);
+  a.time_M = operator_time(t1 - 1);
+  forward_.apply(a);
+}
+
+void OperatorCheckpointable::reverse_step(int s) {
+  if (!prepared_) {
+    adjoint_.run_prepare(args_);
+    prepared_ = true;
+  }
+  forward(s, s + 1);
+  const std::int64_t t = operator_time(s);
+  if (before_adjoint) before_adjoint(t);
+  ApplyArgs a = args_for(*adjoint_.op, args_);
+  a.time_m = t;
+  a.time_M = t;
+  adjoint_.op->apply(a);
+}
+
+void OperatorCheckpointable::reverse(int t0, int t1) {
+  TENET_USER_CHECK(0 <= t0 && t0 < t1 && t1 <= steps(), "checkpointed adjoint: reverse(", t0, ", ", t1,
+                   ") is outside the ", steps(), " steps or empty");
+  if (t1 == t0 + 1) {
+    reverse_step(t0);
+    return;
+  }
+  MemoryStorage copy;
+  const State st = state();
+  copy.save(0, st);
+  for (int s = t1 - 1; s >= t0; --s) {
+    forward(t0, s);
+    reverse_step(s);
+    if (s > t0) copy.load(0, st);
+  }
+}
+
+State OperatorCheckpointable::state() {
+  State out;
+  for (const auto &f : state_fields_) {
+    const std::size_t n = f->buffer_count();
+    std::vector<std::int64_t> shape(f->alloc.begin() + 1, f->alloc.end());
+    for (int b = 0; b < f->nbuf; ++b) {
+      BufferRef r;
+      r.data = static_cast<unsigned char *>(f->buffer.get()) + static_cast<std::size_t>(b) * n * f->element_size();
+      r.count = n;
+      r.dtype = f->dtype;
+      r.shape = shape;
+      out.push_back(r);
+    }
+  }
+  return out;
+}
+
+std::size_t OperatorCheckpointable::state_bytes() const {
+  std::size_t total = 0;
+  for (const auto &f : state_fields_) total += f->count() * f->element_size();
+  return total;
+}
+
+// ---- Strategies ----
+
+const char *strategy_name(GradientStrategy s) {
+  switch (s) {
+    case GradientStrategy::FullHistory: return "full-history";
+    case GradientStrategy::StoreAll: return "store-all";
+    case GradientStrategy::Revolve: return "revolve";
+    case GradientStrategy::TwoLevel: return "two-level";
+    case GradientStrategy::Periodic: return "periodic";
+  }
+  return "?";
+}
+
+GradientStrategy parse_strategy(const std::string &name) {
+  for (GradientStrategy s : {GradientStrategy::FullHistory, GradientStrategy::StoreAll, GradientStrategy::Revolve,
+                             GradientStrategy::TwoLevel, GradientStrategy::Periodic})
+    if (name == strategy_name(s)) return s;
+  throw Error(internal::cat("unknown gradient strategy '", name,
+                            "'; use full-history, store-all, revolve, two-level or periodic"));
+}
+
+GradientProblem gradient_problem(AcousticProblem &p) {
+  GradientProblem g;
+  g.equations = p.equations();
+  g.state = {p.u().data()};
+  g.parameter = p.m().data();
+  g.receivers = p.rec().data();
+  g.time_m = 1;
+  g.time_M = p.nt() - 2;
+  g.scalars["dt"] = p.dt();
+  return g;
+}
+
+// ---- FwiGradient ----
+
+struct FwiGradient::Impl {
+  GradientProblem problem;
+  GradientOptions options;
+  std::vector<Eq> equations;                      // the ones compiled (history-saving for FullHistory)
+  std::vector<std::shared_ptr<FieldData>> state;  // the state fields those equations advance
+  std::vector<std::int64_t> initial_levels_lo, initial_levels_hi;  // per state field, saved levels to zero
+  std::unique_ptr<Operator> forward;
+  DerivativeOperator adjoint;
+  std::unique_ptr<OperatorCheckpointable> adapter;
+  std::unique_ptr<Schedule> schedule;
+  ScheduleCost predicted;
+  ApplyArgs args;
+  std::set<std::int64_t> receiver_offsets;
+  std::shared_ptr<FieldData> rec_bar, gradient;
+  std::size_t one_state_bytes = 0;
+  // Kept between compute() calls so that checkpoint buffers are reused instead of faulted in
+  // afresh on every FWI iteration.
+  std::unique_ptr<MemoryStorage> memory;
+
+  int steps() const { return static_cast<int>(problem.time_M - problem.time_m + 1); }
+
+  void check_problem() const {
+    const GradientProblem &p = problem;
+    TENET_USER_CHECK(!p.equations.empty(), "gradient: the problem has no forward equations");
+    TENET_USER_CHECK(!p.state.empty(), "gradient: name the TimeFunction(s) the forward advances (problem.state)");
+    TENET_USER_CHECK(p.parameter != nullptr, "gradient: no parameter to differentiate with respect to");
+    TENET_USER_CHECK(p.receivers && p.receivers->kind == FieldKind::Sparse,
+                     "gradient: the receivers must be a SparseTimeFunction the forward interpolates into");
+    TENET_USER_CHECK(p.time_M >= p.time_m && p.time_m >= 0, "gradient: the time range [", p.time_m, ", ", p.time_M,
+                     "] is empty or negative");
+    TENET_USER_CHECK(p.time_M - p.time_m + 1 <= 1000000000, "gradient: too many time steps");
+    for (const auto &f : p.state)
+      TENET_USER_CHECK(f && f->kind == FieldKind::TimeFunction, "gradient: state field '",
+                       f ? f->name() : std::string("(null)"), "' is not a TimeFunction");
+    bool records = false;
+    for (const Eq &e : p.equations) records |= e.kind == EqKind::Interpolate && e.sparse == p.receivers;
+    TENET_USER_CHECK(records, "gradient: no equation interpolates into the receivers '", p.receivers->name(),
+                     "'; the misfit compares what the forward records with the observed data");
+  }
+
+  void build_full_history() {
+    std::map<const FieldData *, std::shared_ptr<FieldData>> with;
+    for (const auto &f : problem.state) {
+      const Offsets o = offsets_of(problem.equations, f.get());
+      const std::int64_t levels = problem.time_M + o.hi() + 1;
+      std::shared_ptr<FieldData> saved = f;
+      if (!f->saved) {
+        TimeFunctionOptions to;
+        to.dtype = f->dtype;
+        to.dtype_set = true;
+        to.halo = f->halo.empty() ? -1 : f->halo[0];
+        to.time_order = f->time_order;
+        to.save = levels;
+        saved = TimeFunction(f->name(), f->grid, f->space_order, to).data();
+        with[f.get()] = saved;
+      }
+      TENET_USER_CHECK(saved->nbuf >= levels, "gradient: '", f->name(), "' saves ", saved->nbuf,
+                       " time levels but the forward over [", problem.time_m, ", ", problem.time_M, "] writes up to level ",
+                       levels - 1);
+      state.push_back(saved);
+      // The levels the first step reads are the initial condition (at rest).
+      initial_levels_lo.push_back(std::max<std::int64_t>(0, problem.time_m + o.lo()));
+      initial_levels_hi.push_back(problem.time_m + o.hi() - 1);
+    }
+    equations = with.empty() ? problem.equations : replace_fields(problem.equations, with);
+  }
+
+  void build_schedule() {
+    const int n = steps();
+    const GradientOptions &o = options;
+    int s = o.snapshots;
+    if (o.memory_bytes > 0) {
+      const int fit = snapshots_for_budget(o.memory_bytes, one_state_bytes);
+      TENET_USER_CHECK(fit >= 1 || o.strategy == GradientStrategy::TwoLevel, "gradient: the memory budget of ",
+                       o.memory_bytes, " bytes holds no checkpoint; one state takes ", one_state_bytes, " bytes");
+      TENET_USER_CHECK(s <= fit, "gradient: ", s, " snapshots of ", one_state_bytes, " bytes do not fit in the ",
+                       o.memory_bytes, "-byte budget (at most ", fit, ")");
+      if (s == 0) s = fit;
+    }
+    switch (o.strategy) {
+      case GradientStrategy::FullHistory: return;
+      case GradientStrategy::StoreAll:
+        TENET_USER_CHECK(o.memory_bytes == 0 || static_cast<std::size_t>(n) * one_state_bytes <= o.memory_bytes,
+                         "gradient: store-all needs ", n, " states of ", one_state_bytes, " bytes, more than the ",
+                         o.memory_bytes, "-byte budget; use revolve");
+        schedule = std::make_unique<Schedule>(store_all_schedule(n, n));
+        break;
+      case GradientStrategy::Revolve:
+        TENET_USER_CHECK(s >= 1, "gradient: revolve needs at least one snapshot; give snapshots or a memory budget");
+        schedule = std::make_unique<Schedule>(revolve_schedule(n, std::min(s, n)));
+        break;
+      case GradientStrategy::Periodic:
+        TENET_USER_CHECK(s >= 1, "gradient: periodic checkpointing needs snapshots or a memory budget");
+        schedule = std::make_unique<Schedule>(periodic_schedule(n, s, o.period));
+        break;
+      case GradientStrategy::TwoLevel:
+        TENET_USER_CHECK(o.disk_storage != nullptr || !o.disk_directory.empty(),
+                         "gradient: the two-level strategy needs a disk directory (disk_directory) or a disk storage");
+        TENET_USER_CHECK(o.disk_snapshots >= 1, "gradient: the two-level strategy needs disk_snapshots >= 1");
+        schedule = std::make_unique<Schedule>(two_level_schedule(n, s, o.disk_snapshots, o.write_cost, o.read_cost));
+        break;
+    }
+    predicted = analyze_schedule(*schedule);
+  }
+
+  void seed(std::int64_t time, const std::vector<double> &observed, std::vector<double> &misfit_at) {
+    const FieldData &rec = *problem.receivers;
+    if (time < 0 || time >= rec.nt) return;
+    double sum = 0;
+    for (std::int64_t p = 0; p < rec.npoint; ++p) {
+      const auto i = static_cast<std::size_t>(time * rec.npoint + p);
+      const double r = sparse_value(rec, i) - observed[i];
+      set_sparse_value(*rec_bar, i, r);
+      sum += r * r;
+    }
+    misfit_at[static_cast<std::size_t>(time)] = 0.5 * sum;
+  }
+};
+
+FwiGradient::FwiGradient(GradientProblem problem, GradientOptions options) : impl_(std::make_unique<Impl>()) {
+  Impl &m = *impl_;
+  m.problem = std::move(problem);
+  m.options = std::move(options);
+  m.check_problem();
+  const bool full = m.options.strategy == GradientStrategy::FullHistory;
+  if (full) {
+    m.build_full_history();
+  } else {
+    m.equations = m.problem.equations;
+    m.state = m.problem.state;
+  }
+  for (const Eq &e : m.equations)
+    if (e.kind == EqKind::Interpolate && e.sparse == m.problem.receivers)
+      m.receiver_offsets.insert(time_offset(e.lhs, e.sparse->grid));
+  OperatorOptions fo;
+  fo.name = "gradient_forward";
+  m.forward = std::make_unique<Operator>(m.equations, fo);
+  DiffRequest req;
+  req.parameters = {m.problem.parameter};
+  OperatorOptions ao;
+  ao.name = "gradient_adjoint";
+  m.adjoint = tenet::adjoint(m.equations, req, ao);
+  m.rec_bar = m.adjoint.of(m.problem.receivers->name());
+  m.gradient = m.adjoint.of(m.problem.parameter->name());
+  m.args.scalars = m.problem.scalars;
+  m.args.threads = m.options.threads;
+  if (!full) {
+    m.adapter = std::make_unique<OperatorCheckpointable>(*m.forward, m.adjoint, m.state, m.problem.time_m,
+                                                         m.problem.time_M, m.args);
+    m.one_state_bytes = m.adapter->state_bytes();
+  } else {
+    for (const auto &f : m.problem.state) {
+      const std::size_t levels = f->saved ? static_cast<std::size_t>(f->time_order + 1) : static_cast<std::size_t>(f->nbuf);
+      m.one_state_bytes += levels * f->buffer_count() * f->element_size();
+    }
+  }
+  m.build_schedule();
+}
+
+FwiGradient::~FwiGradient() = default;
+
+int FwiGradient::steps() const { return impl_->steps(); }
+std::size_t FwiGradient::state_bytes() const { return impl_->one_state_bytes; }
+const Schedule *FwiGradient::schedule() const { return impl_->schedule.get(); }
+Operator &FwiGradient::forward_operator() { return *impl_->forward; }
+DerivativeOperator &FwiGradient::adjoint_operator() { return impl_->adjoint; }
+
+GradientResult FwiGradient::compute(std::span<const double> observed_span) {
+  Impl &m = *impl_;
+  const Clock::time_point start = Clock::now();
+  const FieldData &rec = *m.problem.receivers;
+  TENET_USER_CHECK(observed_span.size() == static_cast<std::size_t>(rec.nt * rec.npoint), "gradient: the observed data has ",
+                   observed_span.size(), " values but the receivers '", rec.name(), "' record nt x npoint = ", rec.nt,
+                   " x ", rec.npoint, " = ", rec.nt * rec.npoint, "; pass d as [nt][npoint] in C order");
+  for (std::size_t i = 0; i < observed_span.size(); ++i)
+    TENET_USER_CHECK(std::isfinite(observed_span[i]), "gradient: observed value ", i, " (time ",
+                     static_cast<std::int64_t>(i) / rec.npoint, ", receiver ", static_cast<std::int64_t>(i) % rec.npoint,
+                     ") is not finite");
+  const std::vector<double> observed(observed_span.begin(), observed_span.end());
+
+  // At rest; adjoint fields and gradient cleared.
+  for (std::size_t i = 0; i < m.state.size(); ++i) {
+    FieldData &f = *m.state[i];
+    if (!f.saved) zero(f);
+    else
+      for (std::int64_t b = m.initial_levels_lo[i]; b <= m.initial_levels_hi[i]; ++b) zero_buffer(f, b);
+  }
+  for (const auto &[name, f] : m.adjoint.fields) zero(*f);
+
+  GradientResult r;
+  r.schedule = m.schedule ? m.schedule->name : strategy_name(GradientStrategy::FullHistory);
+  r.state_bytes = m.one_state_bytes;
+  std::vector<double> misfit_at(static_cast<std::size_t>(rec.nt), 0.0);
+  const int n = m.steps();
+
+  if (!m.schedule) {
+    ApplyArgs a = m.args;
+    a.time_m = m.problem.time_m;
+    a.time_M = m.problem.time_M;
+    const Clock::time_point sweep_start = Clock::now();
+    Clock::time_point t0 = sweep_start;
+    m.forward->apply(args_for(*m.forward, a));
+    r.seconds_forward = since(t0);
+    for (std::int64_t t = m.problem.time_m; t <= m.problem.time_M; ++t)
+      for (std::int64_t k : m.receiver_offsets) m.seed(t + k, observed, misfit_at);
+    t0 = Clock::now();
+    m.adjoint.run_prepare(a);
+    m.adjoint.op->apply(args_for(*m.adjoint.op, a));
+    r.seconds_adjoint = since(t0);
+    ExecutionStats &s = r.stats;
+    s.steps = n;
+    s.forward_steps = n;
+    s.reverse_steps = n;
+    s.seconds_forward = r.seconds_forward;
+    s.seconds_reverse = r.seconds_adjoint;
+    s.peak_bytes_memory = 0;
+    for (const auto &f : m.state) s.peak_bytes_memory += f->count() * f->element_size();
+    r.predicted.advanced_steps = n;
+    r.predicted.reverse_steps = n;
+    r.predicted.forward_evaluations = n;
+    r.predicted.weighted_cost = n;
+    s.seconds_total = since(sweep_start);
+  } else {
+    const GradientOptions &o = m.options;
+    std::unique_ptr<DiskStorage> own_disk;
+    CheckpointStorage *memory = o.memory_storage;
+    if (!memory) {
+      if (!m.memory) m.memory = std::make_unique<MemoryStorage>(o.memory_bytes);
+      memory = m.memory.get();
+    }
+    CheckpointStorage *disk = o.disk_storage;
+    if (!disk && m.schedule->slots[kDiskLevel] > 0) {
+      own_disk = std::make_unique<DiskStorage>(o.disk_directory);
+      disk = own_disk.get();
+    }
+    m.adapter->invalidate_prepare();
+    m.adapter->before_adjoint = [&](std::int64_t t) {
+      for (std::int64_t k : m.receiver_offsets) m.seed(t + k, observed, misfit_at);
+    };
+    try {
+      r.stats = execute_schedule(*m.schedule, *m.adapter, *memory, disk);
+    } catch (...) {
+      m.adapter->before_adjoint = nullptr;
+      throw;
+    }
+    m.adapter->before_adjoint = nullptr;
+    r.predicted = m.predicted;
+    r.snapshots = m.schedule->slots[kMemoryLevel];
+    r.disk_snapshots = m.schedule->slots[kDiskLevel];
+    r.seconds_forward = r.stats.seconds_forward;
+    r.seconds_adjoint = r.stats.seconds_reverse;
+  }
+  // Summed in time order, so every strategy gives the same rounding.
+  for (double v : misfit_at) r.misfit += v;
+  r.gradient_field = m.gradient;
+  r.gradient = Function::from_data(m.gradient).get_data();
+  r.seconds_total = since(start);
+  return r;
+}
+
+GradientResult compute_gradient(const GradientProblem &problem, std::span<const double> observed,
+                                const GradientOptions &options) {
+  FwiGradient g(problem, options);
+  return g.compute(observed);
+}
+
+GradientResult compute_gradient(AcousticProblem &problem, std::span<const double> observed,
+                                const GradientOptions &options) {
+  return compute_gradient(gradient_problem(problem), observed, options);
+}
+
+}  // namespace tenet

@@ -1,0 +1,131 @@
+// User mistakes in gradient computations give a tenet::Error that says what is wrong.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "GradientTestUtil.h"
+#include "support/Error.h"
+
+namespace tenet {
+namespace {
+
+// Runs `f`, expects a tenet::Error whose message contains `part`.
+template <class F>
+void expect_error(F f, const std::string &part) {
+  try {
+    f();
+    ADD_FAILURE() << "no error; expected one mentioning '" << part << "'";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << "message: " << e.what();
+  }
+}
+
+class GradientErrors : public ::testing::Test {
+ protected:
+  void SetUp() override { shot = test::make_shot(DType::Float64, {12, 10}, 4, 40.0); }
+  test::Shot shot;
+};
+
+TEST_F(GradientErrors, ObservedDataOfTheWrongShape) {
+  GradientProblem p = gradient_problem(*shot.problem);
+  std::vector<double> d = shot.observed;
+  d.pop_back();
+  expect_error([&] { compute_gradient(p, d); }, "observed data has");
+  GradientOptions o;
+  o.strategy = GradientStrategy::Revolve;
+  o.snapshots = 2;
+  expect_error([&] { compute_gradient(p, std::vector<double>(3, 0.0), o); }, "nt x npoint");
+}
+
+TEST_F(GradientErrors, NonFiniteObservedData) {
+  GradientProblem p = gradient_problem(*shot.problem);
+  std::vector<double> d = shot.observed;
+  d[5] = std::numeric_limits<double>::quiet_NaN();
+  expect_error([&] { compute_gradient(p, d); }, "not finite");
+}
+
+TEST_F(GradientErrors, CheckpointingWithoutSnapshotsOrBudget) {
+  GradientProblem p = gradient_problem(*shot.problem);
+  GradientOptions o;
+  o.strategy = GradientStrategy::Revolve;
+  expect_error([&] { FwiGradient g(p, o); }, "at least one snapshot");
+  o.memory_bytes = 100;  // less than one state
+  expect_error([&] { FwiGradient g(p, o); }, "holds no checkpoint");
+  o.memory_bytes = 0;
+  o.strategy = GradientStrategy::TwoLevel;
+  o.snapshots = 2;
+  o.disk_snapshots = 2;
+  expect_error([&] { FwiGradient g(p, o); }, "disk directory");
+  o.strategy = GradientStrategy::Revolve;
+  o.snapshots = 1;
+  const std::size_t one = FwiGradient(p, o).state_bytes();
+  o.strategy = GradientStrategy::StoreAll;
+  o.snapshots = 0;
+  o.memory_bytes = 3 * one;
+  expect_error([&] { FwiGradient g(p, o); }, "store-all needs");
+}
+
+TEST_F(GradientErrors, SnapshotsBeyondTheBudget) {
+  GradientProblem p = gradient_problem(*shot.problem);
+  GradientOptions o;
+  o.strategy = GradientStrategy::Revolve;
+  o.snapshots = 1;
+  const std::size_t one = FwiGradient(p, o).state_bytes();
+  o.snapshots = 5;
+  o.memory_bytes = 2 * one;
+  expect_error([&] { FwiGradient g(p, o); }, "do not fit");
+}
+
+TEST_F(GradientErrors, SavedHistoryCannotBeCheckpointed) {
+  const std::vector<double> spacing{10.0, 10.0};
+  AcousticOptions ao = test::shot_options(DType::Float64, 40.0);
+  ao.save = 1000;
+  AcousticProblem saved(layered_model({12, 10}, spacing, 4, 3, 0.0), ao);
+  GradientOptions o;
+  o.strategy = GradientStrategy::Revolve;
+  o.snapshots = 3;
+  std::vector<double> d(static_cast<std::size_t>(saved.nt() * saved.rec().npoint()), 0.0);
+  expect_error([&] { compute_gradient(saved, d, o); }, "whole history");
+  // The full-history strategy uses the saved field as it is.
+  const GradientResult r = compute_gradient(saved, d, GradientOptions{});
+  double expected = 0;
+  for (double v : saved.rec().get_data()) expected += 0.5 * v * v;
+  EXPECT_GT(expected, 0.0);
+  EXPECT_NEAR(r.misfit, expected, 1e-13 * expected);
+}
+
+TEST_F(GradientErrors, IncompleteProblems) {
+  AcousticProblem &a = *shot.problem;
+  GradientProblem p = gradient_problem(a);
+  p.state.clear();
+  expect_error([&] { compute_gradient(p, shot.observed); }, "name the TimeFunction");
+
+  p = gradient_problem(a);
+  p.receivers = a.src().data();
+  expect_error([&] { compute_gradient(p, shot.observed); }, "no equation interpolates");
+
+  p = gradient_problem(a);
+  p.time_M = p.time_m - 1;
+  expect_error([&] { compute_gradient(p, shot.observed); }, "is empty");
+
+  p = gradient_problem(a);
+  Function other("other", a.grid(), 4);
+  p.parameter = other.data();
+  expect_error([&] { compute_gradient(p, shot.observed); }, "does not read it");
+
+  // A state that misses a field the forward writes cannot be checkpointed.
+  p = gradient_problem(a);
+  TimeFunction v("v", a.grid(), 4);
+  p.state = {v.data()};
+  GradientOptions o;
+  o.strategy = GradientStrategy::Revolve;
+  o.snapshots = 2;
+  expect_error([&] { compute_gradient(p, shot.observed, o); }, "not part of the state");
+
+  expect_error([] { parse_strategy("binomial"); }, "unknown gradient strategy");
+}
+
+}  // namespace
+}  // namespace tenet
