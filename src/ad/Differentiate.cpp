@@ -18,20 +18,42 @@ std::shared_ptr<FieldData> DerivativeOperator::of(const std::string &name) const
   return it->second;
 }
 
+namespace {
+
+// The arguments with only the scalars `op` reads: the operators of one derivative share the
+// caller's arguments, but each rejects names it does not know.
+ApplyArgs for_operator(const Operator &op, const ApplyArgs &args) {
+  ApplyArgs a = args;
+  a.scalars.clear();
+  for (const std::string &n : op.scalar_names()) {
+    auto it = args.scalars.find(n);
+    if (it != args.scalars.end()) a.scalars[n] = it->second;
+  }
+  return a;
+}
+
+}  // namespace
+
 void DerivativeOperator::run_prepare(const ApplyArgs &args) {
   if (!prepare) return;
-  ApplyArgs p;
-  p.threads = args.threads;
-  for (const std::string &n : prepare->scalar_names()) {
-    auto it = args.scalars.find(n);
-    if (it != args.scalars.end()) p.scalars[n] = it->second;
-  }
+  ApplyArgs p = for_operator(*prepare, args);
+  p.fields.clear();
+  p.autotune = false;
   prepare->apply(p);
 }
 
 PerfReport DerivativeOperator::apply(const ApplyArgs &args) {
+  for (const auto &[name, v] : args.scalars) {
+    auto in = [&](const Operator *o) {
+      if (!o) return false;
+      auto names = o->scalar_names();
+      return std::find(names.begin(), names.end(), name) != names.end();
+    };
+    TENET_USER_CHECK(in(op.get()) || in(prepare.get()), "unknown argument '", name,
+                     "': this derivative operator takes no scalar of that name");
+  }
   run_prepare(args);
-  return op->apply(args);
+  return op->apply(for_operator(*op, args));
 }
 
 namespace {
@@ -132,7 +154,12 @@ class Differentiator {
     return out;
   }
 
-  DerivativeOperator adjoint(OperatorOptions opts) {
+  DerivativeOperator adjoint(OperatorOptions opts, bool time_gather) {
+    opts.backward = !opts.backward;
+    if (opts.name == "Kernel") opts.name = "adjoint";
+    if (time_gather) {
+      if (const Eq *solved = time_gather_candidate()) return finish(adjoint_time_gather(*solved), std::move(opts));
+    }
     // The oldest level of each state field touched by a step: fresh at that step's reverse.
     std::map<const FieldData *, std::int64_t> oldest;
     for (const Eq &e : fwd_)
@@ -164,9 +191,130 @@ class Differentiator {
       auto fd = std::find_if(d_.begin(), d_.end(), [&](const auto &p) { return p.second.get() == f; })->second;
       out.emplace_back(TimeFunction::from_data(fd).at_time(t_ + Expr(k)), Expr(0), "no contribution this step");
     }
-    opts.backward = !opts.backward;
-    if (opts.name == "Kernel") opts.name = "adjoint";
     return finish(std::move(out), std::move(opts));
+  }
+
+  // The single solved update the time-gather form applies to, or null (see Differentiate.h).
+  const Eq *time_gather_candidate() const {
+    const Eq *solved = nullptr;
+    for (const Eq &e : fwd_) {
+      if (e.kind == EqKind::Assign || e.kind == EqKind::Increment) {
+        if (solved || e.kind != EqKind::Assign || !e.residual.defined()) return nullptr;
+        solved = &e;
+      }
+    }
+    if (!solved) return nullptr;
+    const FieldData *w = field_of(solved->lhs);
+    if (w->kind != FieldKind::TimeFunction || time_offset(solved->lhs) != 1) return nullptr;
+    const Expr a = diff(solved->residual, solved->lhs);
+    for (const Expr &x : accesses(a))
+      if (!field_of(x) || field_of(x)->kind != FieldKind::Function) return nullptr;
+    if (contains(a, solved->lhs)) return nullptr;
+    for (const Expr &r : accesses(solved->residual)) {
+      const FieldData *f = field_of(r);
+      if (f != w || r == solved->lhs) continue;
+      if (time_offset(r) > 0) return nullptr;
+      for (const Expr &x : accesses(diff(solved->residual, r)))
+        if (field_of(x) == w) return nullptr;  // not linear in the state
+    }
+    for (const Eq &e : fwd_) {
+      if (&e == solved) continue;
+      if (e.kind == EqKind::Inject && e.lhs != solved->lhs) return nullptr;
+      if (e.kind == EqKind::Inject)
+        for (const Expr &r : accesses(e.rhs))
+          if (field_of(r) == w) return nullptr;
+      if (e.kind == EqKind::Interpolate)
+        for (const Expr &r : accesses(e.rhs))
+          if (field_of(r) == w && (time_offset(r) != 0 || space_offsets(r, e.str()) != std::vector<std::int64_t>(
+                                                                                           static_cast<std::size_t>(grid_->ndim()), 0)))
+            return nullptr;
+    }
+    return solved;
+  }
+
+  // `e` with every time index moved by k.
+  Expr shift_time(const Expr &e, std::int64_t k) const { return k == 0 ? e : shift(e, t_, static_cast<int>(k)); }
+
+  std::vector<Eq> adjoint_time_gather(const Eq &e) {
+    const FieldData *w = field_of(e.lhs);
+    const TimeFunction z = TimeFunction::from_data(d_.at(w));
+    const Expr a = diff(e.residual, e.lhs);
+    const Expr inv_a = Expr(1) / a;
+    const Expr z1 = z.at_time(t_ + Expr(1));  // completed level t+1, scaled
+    const std::string note = "adjoint of " + (e.note.empty() ? e.lhs.str() : e.note);
+    std::vector<Eq> out;
+    // Level t, gathered over space (y = x + k) and time (from step t - j for a read at t + j).
+    std::vector<Expr> terms, seen;
+    for (const Expr &r : accesses(e.residual)) {
+      if (field_of(r) != w || r == e.lhs || std::find(seen.begin(), seen.end(), r) != seen.end()) continue;
+      seen.push_back(r);
+      Expr term = shift_space(-diff(e.residual, r) * z1, space_offsets(r, e.str()), -1);
+      terms.push_back(shift_time(term, -time_offset(r)));
+    }
+    out.emplace_back(z.at_time(t_), inv_a * add(std::move(terms)),
+                     note + " (time-gather form; the adjoint holds " + w->name() + "_bar / (dR/d" + e.lhs.str() + "))");
+    // Parameters read by the residual: pbar += -dR/dp * z[t+1] (gathered in space).
+    std::vector<std::pair<Expr, std::vector<Expr>>> groups;
+    for (const Expr &r : accesses(e.residual)) {
+      const FieldData *f = field_of(r);
+      if (!f || !params_.count(f)) continue;
+      Expr target = dot_plain(r);
+      Expr term = shift_space(-diff(e.residual, r) * z1, space_offsets(r, e.str()), -1);
+      auto g = std::find_if(groups.begin(), groups.end(), [&](const auto &p) { return p.first == target; });
+      bool dup = false;
+      if (g != groups.end())
+        for (const Expr &t : g->second) dup |= t == term;
+      if (dup) continue;
+      if (g == groups.end()) groups.push_back({target, {term}});
+      else g->second.push_back(term);
+    }
+    for (auto &[target, ts] : groups) out.push_back(Inc(target, add(ts), note));
+    // Injections into w[t+1] after the solve: the exact-gradient correction, and the adjoints
+    // of what they inject (sources, parameters), reading wbar[t+1] = a * z[t+1].
+    for (const Correction &c : injection_corrections(e)) {
+      Eq s = SparseTimeFunction::from_data(c.injection->sparse).inject(dot_plain(c.read), c.d2 * z1 * c.injection->rhs);
+      s.note = note + ": correction for the injection after the solve";
+      out.push_back(s);
+    }
+    const Expr wbar1 = shift_time(a, 1) * z1;
+    for (const Eq &f : fwd_) {
+      if (&f == &e || f.kind != EqKind::Inject) continue;
+      for (const Expr &r : active_accesses(f.rhs)) {
+        const FieldData *g = field_of(r);
+        Expr c = diff(f.rhs, r) * wbar1;
+        std::string n = "adjoint of " + (f.note.empty() ? "injection" : f.note);
+        if (g->kind == FieldKind::Sparse) {
+          Eq s = SparseTimeFunction::from_data(d_.at(g)).interpolate(c);
+          s.lhs = dot(r);
+          s.accumulate = true;
+          s.note = n;
+          out.push_back(s);
+        } else {
+          for (auto k : space_offsets(r, f.str()))
+            TENET_USER_CHECK(k == 0, "cannot transpose `", f.str(), "`: the injected expression reads ", r.str(),
+                             " away from the point; use the field at [x, y, z]");
+          Eq s = SparseTimeFunction::from_data(f.sparse).inject(dot(r), c);
+          s.note = n;
+          out.push_back(s);
+        }
+      }
+    }
+    // Receivers reading w[t] seed level t, scaled like it; other fields they read get their own
+    // adjoint.
+    for (const Eq &f : fwd_) {
+      if (f.kind != EqKind::Interpolate) continue;
+      const Expr rbar = dot(f.lhs);
+      for (const Expr &r : active_accesses(f.rhs)) {
+        const FieldData *g = field_of(r);
+        TENET_USER_CHECK(g->kind != FieldKind::Sparse, "cannot transpose `", f.str(), "`: it interpolates sparse data");
+        Expr c = diff(f.rhs, r) * rbar;
+        if (g == w) c = c * inv_a;
+        Eq s = SparseTimeFunction::from_data(f.sparse).inject(dot(r), c);
+        s.note = "adjoint of " + (f.note.empty() ? "interpolation" : f.note);
+        out.push_back(s);
+      }
+    }
+    return out;
   }
 
   DerivativeOperator tangent(OperatorOptions opts, bool with_forward) {
@@ -460,7 +608,7 @@ class Differentiator {
 }  // namespace
 
 DerivativeOperator adjoint(const std::vector<Eq> &forward, const DiffRequest &req, OperatorOptions opts) {
-  return Differentiator(forward, req, "_bar").adjoint(std::move(opts));
+  return Differentiator(forward, req, "_bar").adjoint(std::move(opts), req.time_gather);
 }
 
 DerivativeOperator tangent(const std::vector<Eq> &forward, const DiffRequest &req, OperatorOptions opts,

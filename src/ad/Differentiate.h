@@ -31,6 +31,9 @@ struct DiffRequest {
   /// active state automatically, and every sparse function takes part (sources get a
   /// derivative, receivers seed the adjoint).
   std::vector<std::shared_ptr<FieldData>> parameters;
+  /// Allow the time-gather form when the forward is one solved update, linear in its state
+  /// (see adjoint()). Off: always the general level-scatter form.
+  bool time_gather = true;
 };
 
 struct DerivativeOperator {
@@ -57,6 +60,15 @@ struct DerivativeOperator {
 /// The adjoint operator. Running it over [time_m, time_M] reverses the forward over the same
 /// range: inputs are the adjoint of the final state (in the state's adjoint buffers) and of
 /// the outputs (receiver residuals in the sparse adjoints); parameter adjoints accumulate.
+///
+/// Time-gather form. When the forward is a single update w[t+1] = solve(R, w[t+1]) with R
+/// linear in w (coefficients free of w, dR/dw[t+1] = a(x) free of time), plus injections into
+/// w[t+1] and interpolations of w[t], the adjoint gathers over time as well as space: reverse
+/// step t computes level t of the adjoint completely, from levels t+1 and t+2, and writes
+/// nothing else. The adjoint field then holds z = wbar / a, so that a is applied once per
+/// point (shift-invariant factoring): the transposed stencil reads z with constant weights,
+/// and the gradient is -dR/dm * z[t+1]. This reads and writes as many arrays per point as the
+/// forward. Terminal adjoint state: the adjoint buffers must start at zero (as for FWI).
 DerivativeOperator adjoint(const std::vector<Eq> &forward, const DiffRequest &req, OperatorOptions opts = {});
 
 /// The tangent operator: the derivative of the forward outputs along a perturbation of the
