@@ -7,6 +7,7 @@ packages=(
   libzfp-dev libzstd-dev
   libcli11-dev nlohmann-json3-dev
   libpng-dev
+  libsegyio-dev
 )
 missing=()
 for p in "${packages[@]}"; do

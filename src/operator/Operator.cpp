@@ -57,6 +57,11 @@ void fill_tables(const SparseTables &t, const FieldData &sp) {
   }
 }
 
+constexpr std::int64_t small_grid_points = 32768;
+
+// Time offsets k of the accesses u[t + k] of each field with time, as (min, max).
+std::map<std::string, std::pair<std::int64_t, std::int64_t>> compute_time_offsets(const Kernel &kernel_);
+
 std::string shape_key(const Grid &g, int threads) {
   std::string s;
   for (auto n : g.shape()) s += std::to_string(n) + "x";
@@ -83,6 +88,7 @@ Operator::Operator(std::vector<Eq> eqs, OperatorOptions opts) {
   source_ = generate_c(kernel_);
   build_seconds_ = since(t0);
   compiled_ = jit_compile(source_, kernel_.name);
+  time_offsets_ = compute_time_offsets(kernel_);
   const int nd = kernel_.grid->ndim();
   for (const IntArg &a : kernel_.int_args)
     if (a.role == IntArg::Role::BlockSize) {
@@ -119,7 +125,11 @@ std::vector<std::string> Operator::scalar_names() const {
   return out;
 }
 
-std::map<std::string, std::pair<std::int64_t, std::int64_t>> Operator::time_offsets() const {
+std::map<std::string, std::pair<std::int64_t, std::int64_t>> Operator::time_offsets() const { return time_offsets_; }
+
+namespace {
+
+std::map<std::string, std::pair<std::int64_t, std::int64_t>> compute_time_offsets(const Kernel &kernel_) {
   std::map<std::string, std::pair<std::int64_t, std::int64_t>> out;
   const Expr &t = kernel_.grid->time_dim();
   for (const Eq &e : kernel_.equations)
@@ -138,7 +148,9 @@ std::map<std::string, std::pair<std::int64_t, std::int64_t>> Operator::time_offs
   return out;
 }
 
-Operator::Bound Operator::bind(const ApplyArgs &args) const {
+}  // namespace
+
+Operator::Bound Operator::bind(const ApplyArgs &args) {
   Bound b;
   const Grid &g = *kernel_.grid;
   // Fields, with overrides by name.
@@ -158,12 +170,19 @@ Operator::Bound Operator::bind(const ApplyArgs &args) const {
   }
   for (const auto &[name, f] : args.fields)
     TENET_USER_CHECK(used.count(name), "unknown field '", name, "': this operator has no field of that name");
-  // Sparse tables from the coordinates of the sparse functions in use.
-  for (const SparseTables &t : kernel_.tables) {
+  // Sparse tables from the coordinates of the sparse functions in use (rebuilt only when the
+  // coordinates or the function changed: apply is called once per step by checkpointing).
+  table_coordinates_.resize(kernel_.tables.size());
+  table_sources_.resize(kernel_.tables.size(), nullptr);
+  for (std::size_t i = 0; i < kernel_.tables.size(); ++i) {
+    const SparseTables &t = kernel_.tables[i];
     const FieldData *sp = t.sparse.get();
     for (const auto &d : b.data)
       if (d->name() == t.sparse->name() && d->kind == FieldKind::Sparse) sp = d.get();
+    if (table_sources_[i] == sp && table_coordinates_[i] == sp->coordinates) continue;
     fill_tables(t, *sp);
+    table_sources_[i] = sp;
+    table_coordinates_[i] = sp->coordinates;
   }
   // Time range.
   if (kernel_.has_time) {
@@ -171,7 +190,7 @@ Operator::Bound Operator::bind(const ApplyArgs &args) const {
                      ", time_M = ", args.time_M, "; set ApplyArgs::time_M to the last time step to run");
     TENET_USER_CHECK(args.time_m >= 0, "time_m = ", args.time_m, " is negative; time steps start at 0");
     b.steps = args.time_M - args.time_m + 1;
-    auto offsets = time_offsets();
+    const auto &offsets = time_offsets_;
     for (const auto &d : b.data) {
       std::int64_t levels = 0;
       const char *what = "";
@@ -288,7 +307,11 @@ void Operator::autotune(const ApplyArgs &args) {
 PerfReport Operator::apply(const ApplyArgs &args) {
   const int previous = omp_get_max_threads();
   TENET_USER_CHECK(args.threads >= 0, "threads = ", args.threads, " must be 0 (keep) or positive");
-  if (args.threads > 0) omp_set_num_threads(args.threads);
+  // Small grids run on one thread unless asked otherwise: a parallel region per time step
+  // costs more than it saves below a few tens of thousands of points.
+  int threads = args.threads;
+  if (threads == 0 && kernel_.grid->size() < small_grid_points) threads = 1;
+  if (threads > 0) omp_set_num_threads(threads);
   PerfReport r;
   try {
     if (args.autotune) autotune(args);
@@ -298,10 +321,10 @@ PerfReport Operator::apply(const ApplyArgs &args) {
     r.seconds = since(t0);
     r.steps = b.steps;
   } catch (...) {
-    if (args.threads > 0) omp_set_num_threads(previous);
+    if (threads > 0) omp_set_num_threads(previous);
     throw;
   }
-  if (args.threads > 0) omp_set_num_threads(previous);
+  if (threads > 0) omp_set_num_threads(previous);
   r.points = kernel_.grid->size() * r.steps;
   r.gpts = r.seconds > 0 ? static_cast<double>(r.points) / r.seconds / 1e9 : 0.0;
   return r;

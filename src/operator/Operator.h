@@ -27,7 +27,7 @@ struct ApplyArgs {
   std::map<std::string, double> scalars;
   /// Use another field of the same kind and layout in place of the named one.
   std::map<std::string, std::shared_ptr<FieldData>> fields;
-  int threads = 0;           ///< OpenMP threads; 0 keeps the current setting
+  int threads = 0;           ///< OpenMP threads; 0: the current setting (1 for grids under 32k points)
   bool autotune = false;     ///< choose block sizes by a short timed run (data restored after)
 };
 
@@ -62,7 +62,7 @@ class Operator {
 
  private:
   struct Bound;
-  Bound bind(const ApplyArgs &args) const;
+  Bound bind(const ApplyArgs &args);
   void run(const Bound &b) const;
   void autotune(const ApplyArgs &args);
 
@@ -71,6 +71,9 @@ class Operator {
   CompiledKernel compiled_;
   double build_seconds_ = 0.0;
   std::map<int, std::int64_t> blocks_;  // dim -> block size
+  std::map<std::string, std::pair<std::int64_t, std::int64_t>> time_offsets_;
+  std::vector<std::vector<double>> table_coordinates_;  // coordinates the tables were built from
+  std::vector<const FieldData *> table_sources_;
   std::map<std::string, std::vector<std::int64_t>> tuned_;  // remembered per shape and threads
 };
 
