@@ -14,7 +14,7 @@ build: deps
 	@cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
-	@$(BUILD)/apps/tenet/tenet demo --out out
+	@$(BUILD)/apps/tenet/tenet fwi --out out
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -14,6 +14,7 @@ int main(int argc, char **argv) {
 
   // Subcommands: one line each, in the order they appear in --help.
   tenet::cli::add_demo_command(app);
+  tenet::cli::add_fwi_command(app);
   tenet::cli::add_bench_forward_command(*bench);
   tenet::cli::add_bench_adjoint_commands(*bench);
   tenet::cli::add_schedule_command(app);
