@@ -45,6 +45,14 @@ class Checkpointable {
   /// The buffers of the current forward state; saving copies out of them, loading copies into
   /// them. The pointers stay valid for the lifetime of the object.
   virtual State state() = 0;
+  /// The buffers that hold forward state `t` (saved when the object holds state t; loaded to
+  /// make it hold state t). Codes whose live data moves between buffers from step to step
+  /// (modulo time buffers) override this to name exactly the live ones; every call with the
+  /// same t must give the same layout. Default: state().
+  virtual State state_at(int t) {
+    (void)t;
+    return state();
+  }
 };
 
 }  // namespace tenet

@@ -21,7 +21,7 @@ double seconds_since(Clock::time_point start) {
 class Runner {
  public:
   Runner(Checkpointable &object, CheckpointStorage &memory, CheckpointStorage *disk)
-      : object_(object), state_(object.state()) {
+      : object_(object) {
     storage_[kMemoryLevel] = &memory;
     storage_[kDiskLevel] = disk;
   }
@@ -47,14 +47,14 @@ class Runner {
         reached_ = std::max(reached_, a.t1);
         return;
       case ActionKind::Save:
-        storage(a.level).save(a.slot, state_);
+        storage(a.level).save(a.slot, object_.state_at(a.t0));
         held_.insert({a.level, a.slot});
         stats_.seconds_save += seconds_since(start);
         ++stats_.saves[a.level];
         ++stats_.snapshots_stored;
         return;
       case ActionKind::Load:
-        storage(a.level).load(a.slot, state_);
+        storage(a.level).load(a.slot, object_.state_at(a.t0));
         stats_.seconds_load += seconds_since(start);
         ++stats_.loads[a.level];
         return;
@@ -111,7 +111,6 @@ class Runner {
   }
 
   Checkpointable &object_;
-  State state_;
   CheckpointStorage *storage_[2] = {nullptr, nullptr};
   std::set<std::pair<int, int>> held_;
   ExecutionStats stats_;

@@ -199,9 +199,37 @@ State OperatorCheckpointable::state() {
   return out;
 }
 
+State OperatorCheckpointable::state_at(int s) {
+  State out;
+  const auto offsets = forward_.time_offsets();
+  const std::int64_t t = operator_time(s);
+  for (const auto &f : state_fields_) {
+    const std::size_t n = f->buffer_count();
+    std::vector<std::int64_t> shape(f->alloc.begin() + 1, f->alloc.end());
+    auto it = offsets.find(f->name());
+    TENET_INTERNAL_CHECK(it != offsets.end(), "state field ", f->name(), " is not in the forward operator");
+    // Levels read by the step: from the oldest read up to the one before the written level.
+    for (std::int64_t k = it->second.first; k < it->second.second; ++k) {
+      const std::int64_t b = (((t + k) % f->nbuf) + f->nbuf) % f->nbuf;
+      BufferRef r;
+      r.data = static_cast<unsigned char *>(f->buffer.get()) + static_cast<std::size_t>(b) * n * f->element_size();
+      r.count = n;
+      r.dtype = f->dtype;
+      r.shape = shape;
+      out.push_back(r);
+    }
+  }
+  return out;
+}
+
 std::size_t OperatorCheckpointable::state_bytes() const {
   std::size_t total = 0;
-  for (const auto &f : state_fields_) total += f->count() * f->element_size();
+  const auto offsets = forward_.time_offsets();
+  for (const auto &f : state_fields_) {
+    auto it = offsets.find(f->name());
+    const std::int64_t levels = it == offsets.end() ? f->nbuf : it->second.second - it->second.first;
+    total += static_cast<std::size_t>(levels) * f->buffer_count() * f->element_size();
+  }
   return total;
 }
 

@@ -45,11 +45,9 @@ namespace tenet {
 /// order steps()-1 down to 0 (the executor guarantees it).
 ///
 /// state(): every time buffer of every state field, halo included, one BufferRef per buffer
-/// with shape = the allocated space extent (so compressors see the grid). Why every buffer and
-/// not only the levels the next step reads: the executor takes the state's pointers once, while
-/// with modulo time the live levels rotate through the buffers (level k sits in buffer
-/// k mod nbuf), so no fixed subset of buffers holds them at every step. For a second-order
-/// equation this stores 3 levels where 2 would do.
+/// with shape = the allocated space extent (so compressors see the grid). state_at(s): only the
+/// buffers holding the levels that step s reads (with modulo time the live levels rotate through
+/// the buffers: level k sits in buffer k mod nbuf); checkpoints use it.
 class OperatorCheckpointable : public Checkpointable {
  public:
   /// `state`: the TimeFunctions the forward advances (modulo buffers, not `save`d); every grid
@@ -64,6 +62,9 @@ class OperatorCheckpointable : public Checkpointable {
   /// ranges recompute each state from a private copy of state t0 (quadratic in t1 - t0).
   void reverse(int t0, int t1) override;
   State state() override;
+  /// Only the levels the step from state t reads (for u[t+1] = F(u[t], u[t-1]): two of the
+  /// three modulo buffers), so a checkpoint holds no dead level.
+  State state_at(int t) override;
 
   int steps() const { return static_cast<int>(time_M_ - time_m_ + 1); }
   std::int64_t operator_time(int step) const { return time_m_ + step; }
