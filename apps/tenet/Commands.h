@@ -12,6 +12,8 @@ void add_demo_command(CLI::App &app);               // demo (issue 2)
 void add_fwi_command(CLI::App &app);                // fwi (issue 6)
 void add_bench_forward_command(CLI::App &bench);   // bench forward (issue 2)
 void add_bench_adjoint_commands(CLI::App &bench);  // bench adjoint, bench gradient (issues 3, 4)
+void add_compress_commands(CLI::App &app);       // compress, decompress (issue 5)
+void add_bench_compress_command(CLI::App &bench);  // bench compress (issue 5)
 void add_schedule_command(CLI::App &app);          // schedule (issue 4)
 
 }  // namespace tenet::cli

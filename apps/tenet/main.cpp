@@ -17,6 +17,8 @@ int main(int argc, char **argv) {
   tenet::cli::add_fwi_command(app);
   tenet::cli::add_bench_forward_command(*bench);
   tenet::cli::add_bench_adjoint_commands(*bench);
+  tenet::cli::add_compress_commands(app);
+  tenet::cli::add_bench_compress_command(*bench);
   tenet::cli::add_schedule_command(app);
 
   try {
