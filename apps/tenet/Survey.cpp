@@ -1,38 +1,104 @@
 #include "Survey.h"
 
+#include <csignal>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 
 #include "checkpoint/Schedule.h"
 #include "seismic/Geometry.h"
+#include "seismic/Image.h"
 #include "seismic/Models.h"
 #include "seismic/SeismicIO.h"
 #include "support/Error.h"
 
 namespace tenet::cli {
 
+// CLI11's PositiveNumber / NonNegativeNumber print the whole double range ("not in range 0 to
+// 1797...") in their messages; these say what is wanted.
+static CLI::Validator sign_check(bool zero_ok) {
+  return CLI::Validator(
+      [zero_ok](std::string &text) -> std::string {
+        double v = 0;
+        std::size_t pos = 0;
+        try {
+          v = std::stod(text, &pos);
+        } catch (const std::exception &) {
+          pos = 0;
+        }
+        if (pos == 0 || pos != text.size() || !std::isfinite(v)) return "'" + text + "' is not a number";
+        if (zero_ok ? v < 0 : v <= 0) return internal::cat("must be ", zero_ok ? ">= 0" : "> 0", ", not ", text);
+        return {};
+      },
+      zero_ok ? "NONNEGATIVE" : "POSITIVE");
+}
+static const CLI::Validator kPositive = sign_check(false), kNonNegative = sign_check(true);
+
+void apply_config_file(CLI::App *c, const std::string &path) {
+  std::error_code ec;
+  TENET_USER_CHECK(std::filesystem::is_regular_file(path, ec), "--config '", path, "': no such file");
+  std::vector<CLI::ConfigItem> items;
+  CLI::ConfigTOML toml;
+  try {
+    items = toml.from_file(path);
+  } catch (const CLI::Error &e) {
+    throw Error(internal::cat("--config '", path, "': cannot read it as TOML: ", e.what()));
+  }
+  auto known = [&] {
+    std::string names;
+    for (const CLI::Option *op : c->get_options())
+      if (op->get_configurable() && !op->get_lnames().empty() && op->get_group() != "")
+        names += internal::cat(names.empty() ? "" : ", ", op->get_lnames().front());
+    return names;
+  };
+  for (const CLI::ConfigItem &item : items) {
+    if (item.name == "++" || item.name == "--") continue;  // [section] markers: their keys fail below
+    CLI::Option *op = item.parents.empty() ? c->get_option_no_throw("--" + item.name) : nullptr;
+    if (op == nullptr || !op->get_configurable() || op->get_lnames().empty())
+      throw Error(internal::cat("--config '", path, "': unknown setting '", item.fullname(), "' for `tenet ",
+                                c->get_name(), "`; the settings are: ", known()));
+    if (op->count() > 0) continue;  // given on the command line, which wins
+    try {
+      if (op->get_expected_min() == 0) op->add_result(op->get_flag_value(item.name, toml.to_flag(item)));
+      else op->add_result(item.inputs);
+      op->run_callback();
+    } catch (const CLI::Error &e) {
+      throw Error(internal::cat("--config '", path, "': setting '", item.name, "': ", e.what()));
+    }
+  }
+}
+
 void add_survey_options(CLI::App *c, SurveyOptions &o, bool memory_options) {
-  c->set_config("--config", "", "read these settings from a TOML file (keys as the long option names)");
-  c->allow_config_extras(CLI::config_extras_mode::error);
+  // CLI11 (2.1) reads set_config() files only for the main app, never for a subcommand's own
+  // --config; so the file is applied here, once the subcommand's command line is parsed.
+  auto config = std::make_shared<std::string>();
+  c->add_option("--config", *config,
+                "read these settings from a TOML file (keys as the long option names, e.g. shape = [301, 101]); "
+                "the command line wins")
+      ->configurable(false);
+  c->parse_complete_callback([c, config] {
+    if (!config->empty()) apply_config_file(c, *config);
+  });
   c->add_option("--model", o.model, "marmousi, circle, layered, or a velocity file (.npy, .segy/.sgy)")
       ->capture_default_str();
   c->add_option("--shape", o.shape, "physical grid points NX,NZ (or NX,NY,NZ) of built-in models")
       ->delimiter(',')
       ->capture_default_str();
-  c->add_option("--spacing", o.spacing, "grid spacing (m)")->capture_default_str()->check(CLI::PositiveNumber);
-  c->add_option("--nbl", o.nbl, "absorbing layer width (grid points per side)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  c->add_option("--spacing", o.spacing, "grid spacing (m)")->capture_default_str()->check(kPositive);
+  c->add_option("--nbl", o.nbl, "absorbing layer width (grid points per side)")->capture_default_str()->check(kNonNegative);
   c->add_option("--units", o.units, "velocity units of model files: km/s, m/s or auto")->capture_default_str();
   c->add_option("--space-order", o.space_order, "finite-difference space order (even, 2-16)")->capture_default_str();
-  c->add_option("--f0", o.f0, "source peak frequency (kHz)")->capture_default_str()->check(CLI::PositiveNumber);
-  c->add_option("--tn", o.tn, "recording time (ms)")->capture_default_str()->check(CLI::PositiveNumber);
+  c->add_option("--f0", o.f0, "source peak frequency (kHz)")->capture_default_str()->check(kPositive);
+  c->add_option("--tn", o.tn, "recording time (ms)")->capture_default_str()->check(kPositive);
   c->add_option("--dt", o.dt, "time step (ms); 0 chooses 0.9 of the stable limit")->capture_default_str();
   c->add_option("--dtype", o.dtype, "float32 or float64")->capture_default_str();
-  c->add_option("--shots", o.shots, "number of shots, spread along x")->capture_default_str()->check(CLI::PositiveNumber);
-  c->add_option("--receiver-every", o.receiver_every, "a receiver every N grid points")->capture_default_str()->check(CLI::PositiveNumber);
+  c->add_option("--shots", o.shots, "number of shots, spread along x")->capture_default_str()->check(kPositive);
+  c->add_option("--receiver-every", o.receiver_every, "a receiver every N grid points")->capture_default_str()->check(kPositive);
   c->add_option("--depth", o.depth, "source and receiver depth (m); 0: two grid points")->capture_default_str();
   c->add_option("--out", o.out, "output directory")->capture_default_str();
   c->add_option("--threads", o.threads, "OpenMP threads (0: all cores)")->capture_default_str();
@@ -90,7 +156,7 @@ VelocityModel survey_model(const SurveyOptions &o) {
   } else {
     throw Error(internal::cat("--model '", o.model, "': use marmousi, circle, layered, or a .npy / .segy file"));
   }
-  check_model(m, "--model");
+  check_model(m, "--model " + o.model);
   return m;
 }
 
@@ -100,7 +166,14 @@ VelocityModel starting_model(const SurveyOptions &o, const VelocityModel &truth)
 }
 
 static double default_depth(const SurveyOptions &o, const VelocityModel &m) {
-  return o.depth > 0 ? o.depth : 2.0 * m.spacing.back();
+  const double depth = o.depth > 0 ? o.depth : 2.0 * m.spacing.back();
+  // Named here, so that the message says which setting to change.
+  const double bottom = static_cast<double>(m.shape.back() - 1) * m.spacing.back();
+  TENET_USER_CHECK(std::isfinite(o.depth) && o.depth >= 0, "--depth ", o.depth,
+                   " m: the source and receiver depth must be >= 0 (0 chooses two grid points)");
+  TENET_USER_CHECK(depth <= bottom, "--depth ", depth, " m puts the sources and receivers below the model, whose depth is 0 .. ",
+                   bottom, " m; use a smaller --depth");
+  return depth;
 }
 
 std::vector<std::vector<double>> survey_sources(const SurveyOptions &o, const VelocityModel &m) {
@@ -127,7 +200,7 @@ AcousticOptions survey_acoustic(const SurveyOptions &o, const VelocityModel &m, 
   if (vmax_bound > m.vmax()) probe.velocity.push_back(vmax_bound);  // stable up to the bound
   a.dt = checked_dt(probe, o.space_order, o.dt, "--dt");
   WavelengthCheck w = points_per_wavelength(m, o.f0, o.space_order);
-  if (!w.warning.empty()) say(o, "warning: %s\n", w.warning.c_str());
+  if (!w.warning.empty()) say(o, "%s%s\n", w.warning.rfind("warning", 0) == 0 ? "" : "warning: ", w.warning.c_str());
   return a;
 }
 
@@ -178,7 +251,8 @@ MemoryPlan plan_memory(const SurveyOptions &o, AcousticProblem &p) {
   }
   const FieldData &u = *p.u().data();
   const std::size_t level = u.buffer_count() * u.element_size();
-  plan.state_bytes = u.count() * u.element_size();  // a checkpoint holds every modulo buffer
+  // A checkpoint holds the levels one step reads: all modulo buffers but the one it writes.
+  plan.state_bytes = static_cast<std::size_t>(u.nbuf - 1) * level;
   plan.full_history_bytes = static_cast<std::size_t>(p.nt()) * level;
   const int steps = static_cast<int>(p.nt() - 2);
   plan.options.threads = o.threads;
@@ -212,6 +286,89 @@ MemoryPlan plan_memory(const SurveyOptions &o, AcousticProblem &p) {
   }
   plan.explanation = buf;
   return plan;
+}
+
+// --- Shared by model, forward, gradient and check ---------------------------------------------
+
+namespace {
+void on_interrupt(int sig) {
+  remove_temporary_files();
+  ::_exit(128 + sig);
+}
+}  // namespace
+
+void install_interrupt_handler() {
+  struct sigaction sa {};
+  sa.sa_handler = on_interrupt;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+}
+
+void write_text_atomically(const std::string &path, const std::string &text, const std::string &what) {
+  write_atomically(
+      path,
+      [&](const std::string &tmp) {
+        FILE *f = std::fopen(tmp.c_str(), "w");
+        TENET_USER_CHECK(f != nullptr, "cannot write the ", what, " '", tmp, "'");
+        bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+        ok = std::fclose(f) == 0 && ok;
+        TENET_USER_CHECK(ok, "writing the ", what, " '", tmp, "' failed (disk full?)");
+      },
+      what);
+}
+
+std::vector<double> velocity_section(const VelocityModel &m) {
+  auto v = physical_velocity(m);
+  if (m.shape.size() == 2) return v;
+  const std::int64_t nx = m.shape[0], ny = m.shape[1], nz = m.shape[2], j = ny / 2;
+  std::vector<double> s(static_cast<std::size_t>(nx * nz));
+  for (std::int64_t i = 0; i < nx; ++i)
+    for (std::int64_t k = 0; k < nz; ++k)
+      s[static_cast<std::size_t>(i * nz + k)] = v[static_cast<std::size_t>((i * ny + j) * nz + k)];
+  return s;
+}
+
+void write_velocity_png(const std::string &path, const VelocityModel &m, double lo, double hi) {
+  std::vector<double> img = velocity_section(m);
+  for (double &x : img) x = std::clamp(x, lo, hi);
+  // write_field_png scales to the image's own range: pin it with the extremes in two pixels.
+  if (img.size() >= 2) {
+    img[0] = lo;
+    img[1] = hi;
+  }
+  write_field_png(path, img, m.shape.front(), m.shape.back(), false, true);
+}
+
+std::vector<std::vector<double>> model_shots(
+    AcousticProblem &p, const std::vector<std::vector<double>> &sources, int threads,
+    const std::function<void(std::size_t, const std::vector<double> &)> &on_shot) {
+  std::vector<std::vector<double>> out;
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    p.src().set_coordinates(sources[i]);
+    p.u().fill(0.0);
+    p.forward(threads);
+    out.push_back(p.rec().get_data());
+    if (on_shot) on_shot(i, out.back());
+  }
+  return out;
+}
+
+double shot_misfit(const AcousticProblem &p, const std::vector<double> &modelled, const std::vector<double> &observed) {
+  TENET_INTERNAL_CHECK(modelled.size() == observed.size(), "shot_misfit: sizes differ");
+  const std::size_t nt = static_cast<std::size_t>(p.nt());
+  TENET_INTERNAL_CHECK(nt > 0 && modelled.size() % nt == 0, "shot_misfit: not [nt][nrec]");
+  const std::size_t nrec = modelled.size() / nt;
+  double j = 0;
+  for (std::size_t t = 1; t + 1 < nt; ++t) {
+    double sum = 0;
+    for (std::size_t r = 0; r < nrec; ++r) {
+      const double d = modelled[t * nrec + r] - observed[t * nrec + r];
+      sum += d * d;
+    }
+    j += 0.5 * sum;
+  }
+  return j;
 }
 
 }  // namespace tenet::cli

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,10 @@ struct SurveyOptions {
 
 /// Adds the survey options to `cmd` (with --config FILE for a TOML file of the same names).
 void add_survey_options(CLI::App *cmd, SurveyOptions &o, bool memory_options);
+/// Applies the settings of a TOML file to the options of `cmd` not given on its command line
+/// (keys as the long option names, without sections); an unknown key is an error naming it.
+/// add_survey_options arranges this for --config; other options of `cmd` are settable too.
+void apply_config_file(CLI::App *cmd, const std::string &path);
 
 /// The true (or given) velocity model, checked.
 VelocityModel survey_model(const SurveyOptions &o);
@@ -66,6 +71,30 @@ MemoryPlan plan_memory(const SurveyOptions &o, AcousticProblem &problem);
 
 /// Creates the output directory; throws a clear error when that fails.
 void ensure_directory(const std::string &dir);
+
+// --- Shared by model, forward, gradient and check ---------------------------------------------
+
+/// On SIGINT/SIGTERM: removes the temporary files of the atomic writes in progress (so no
+/// half-written output or temporary file is left behind) and exits with 128 + the signal.
+void install_interrupt_handler();
+/// Writes `text` to `path` atomically (temporary file, fsync, rename).
+void write_text_atomically(const std::string &path, const std::string &text, const std::string &what = "file");
+/// A velocity model as a PNG (x across, depth down; the middle y slice of a 3D model), with the
+/// colour scale fixed to [lo, hi] km/s so that several models compare directly.
+void write_velocity_png(const std::string &path, const VelocityModel &m, double lo, double hi);
+/// The physical velocities [x][z] of a 2D model, or of the middle y slice of a 3D one.
+std::vector<double> velocity_section(const VelocityModel &m);
+
+/// Models every shot (source positions `sources`) with `problem` (whose receivers are set),
+/// starting at rest; returns each shot's receiver data [nt][nrec]. `on_shot(i, data)` is called
+/// after each shot when given (progress, writing files).
+std::vector<std::vector<double>> model_shots(
+    AcousticProblem &problem, const std::vector<std::vector<double>> &sources, int threads,
+    const std::function<void(std::size_t shot, const std::vector<double> &data)> &on_shot = {});
+/// The misfit 0.5 * sum (rec - d)^2 over the samples the acoustic forward records
+/// (time 1 .. nt-2), as FwiGradient computes it.
+double shot_misfit(const AcousticProblem &problem, const std::vector<double> &modelled,
+                   const std::vector<double> &observed);
 /// Prints unless quiet.
 void say(const SurveyOptions &o, const char *fmt, ...);
 

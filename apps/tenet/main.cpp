@@ -15,6 +15,11 @@ int main(int argc, char **argv) {
   // Subcommands: one line each, in the order they appear in --help.
   tenet::cli::add_demo_command(app);
   tenet::cli::add_fwi_command(app);
+  tenet::cli::add_tradeoff_command(app);
+  tenet::cli::add_model_command(app);
+  tenet::cli::add_forward_command(app);
+  tenet::cli::add_gradient_command(app);
+  tenet::cli::add_check_command(app);
   tenet::cli::add_bench_forward_command(*bench);
   tenet::cli::add_bench_adjoint_commands(*bench);
   tenet::cli::add_compress_commands(app);
