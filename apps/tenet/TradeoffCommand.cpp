@@ -23,7 +23,7 @@ struct TradeoffOptions {
   SurveyOptions survey;
   /// Budgets as fractions of the full history: from a handful of checkpoints (where recomputation
   /// dominates) to a fifth of the history.
-  std::vector<double> fractions = {0.002, 0.004, 0.01, 0.03, 0.1, 0.2};
+  std::vector<double> fractions = {0.001, 0.002, 0.004, 0.01, 0.03, 0.1};
   std::vector<double> tolerances = {1e-3, 1e-4, 1e-5};  ///< relative error bounds of the compressor
   std::string codec = "sz";
 };
