@@ -13,85 +13,41 @@
 #include <nlohmann/json.hpp>
 
 #include "Commands.h"
+#include "seismic/Acoustic.h"
+#include "seismic/Models.h"
 #include "compress/Compressor.h"
 #include "compress/Metrics.h"
 #include "support/Error.h"
 
 namespace tenet::cli {
 
-namespace {
-
-double ricker(double t, double f0) {
-  double a = M_PI * f0 * (t - 1.0 / f0);
-  a *= a;
-  return (1 - 2 * a) * std::exp(-a);
-}
-
-}  // namespace
 
 /// The source of benchmark fields: a snapshot of an acoustic wavefield on an n^dims grid.
 /// `phase` "early": the first wavefront has crossed about a fifth of the model (mostly quiet);
 /// "late": it has crossed the model about 1.3 times (2D; 1.0 in 3D, for time) and reflections fill it.
-///
-/// For now a small self-contained second-order finite-difference loop (2nd order in time, 4th
-/// in space): point Ricker source near the top, layered velocity with three reflectors and a
-/// dipping one, sponge at the sides and bottom. To be replaced by our DSL acoustic example.
 std::vector<float> make_wavefield(int dims, int n, const std::string &phase) {
   TENET_USER_CHECK(dims == 2 || dims == 3, "make_wavefield: dims must be 2 or 3");
   TENET_USER_CHECK(n >= 16, "make_wavefield: n must be at least 16");
   TENET_USER_CHECK(phase == "early" || phase == "late", "make_wavefield: phase is early or late");
-  const double dx = 10.0, cmin = 1500, cmax = 3500;
-  const double dt = 0.4 * dx / (cmax * std::sqrt(double(dims)));
-  const double f0 = cmin / (12 * dx);  // 12 points per shortest wavelength
+  // Our own acoustic example (the DSL, order 8): a layered model with an anomaly, a source
+  // inside, the wavefield at a time when the front has travelled a fifth of the domain (early:
+  // mostly quiet) or crossed it (late: full of reflections).
+  const double dx = 10.0;
+  std::vector<std::int64_t> shape(static_cast<std::size_t>(dims), n);
+  VelocityModel model = layered_model(shape, std::vector<double>(shape.size(), dx), 20, 6, 0.4);
+  AcousticOptions ao;
+  ao.space_order = 8;
+  ao.f0 = 0.0125;  // 12 points per wavelength at 1.5 km/s and 10 m
   const double travel = (phase == "early" ? 0.2 : dims == 2 ? 1.3 : 1.0) * n * dx;
-  const int steps = static_cast<int>(travel / 2200.0 / dt + 1.2 / f0 / dt);
-  const std::size_t nz = n, ny = dims == 3 ? n : 1, nx = n, count = nz * ny * nx;
-  const std::size_t sz = ny * nx, sy = nx;
-  std::vector<float> vel2dt2(count), damp(count), u0(count, 0), u1(count, 0), u2(count, 0);
-  const int sponge = std::max(8, n / 12);
-  for (std::size_t z = 0; z < nz; ++z)
-    for (std::size_t y = 0; y < ny; ++y)
-      for (std::size_t x = 0; x < nx; ++x) {
-        double depth = double(z) / n, across = double(x) / n;
-        double c = depth < 0.3 ? 1500 : depth < 0.5 ? 2000 : depth < 0.7 ? 2600 : 3200;
-        if (depth > 0.4 + 0.25 * across && depth < 0.45 + 0.25 * across) c = 3500;  // dipping bed
-        std::size_t i = z * sz + y * sy + x;
-        vel2dt2[i] = static_cast<float>(c * c * dt * dt / (dx * dx));
-        double d = 0;
-        auto edge = [&](double dist) {
-          if (dist < sponge) d = std::max(d, 0.02 * (1 - dist / sponge) * (1 - dist / sponge));
-        };
-        edge(double(x));
-        edge(double(nx - 1 - x));
-        edge(double(nz - 1 - z));
-        if (dims == 3) {
-          edge(double(y));
-          edge(double(ny - 1 - y));
-        }
-        damp[i] = static_cast<float>(d);
-      }
-  const std::size_t src = (nz / 10) * sz + (ny / 2) * sy + nx / 2;
-  const float c0 = dims == 2 ? -5.0f : -7.5f, c1 = 4.0f / 3.0f, c2 = -1.0f / 12.0f;
-  for (int t = 0; t < steps; ++t) {
-    // u2 = 2 u1 - u0 + v^2 dt^2 lap(u1), with a sponge damping u near the edges.
-#pragma omp parallel for schedule(static)
-    for (std::size_t z = 2; z < nz - 2; ++z)
-      for (std::size_t y = (dims == 3 ? 2 : 0); y < (dims == 3 ? ny - 2 : 1); ++y) {
-        std::size_t row = z * sz + y * sy;
-        for (std::size_t x = 2; x < nx - 2; ++x) {
-          std::size_t i = row + x;
-          float lap = c0 * u1[i] + c1 * (u1[i - 1] + u1[i + 1] + u1[i - sz] + u1[i + sz]) +
-                      c2 * (u1[i - 2] + u1[i + 2] + u1[i - 2 * sz] + u1[i + 2 * sz]);
-          if (dims == 3) lap += c1 * (u1[i - sy] + u1[i + sy]) + c2 * (u1[i - 2 * sy] + u1[i + 2 * sy]);
-          float d = damp[i];
-          u2[i] = ((2 - d) * u1[i] - (1 - d) * u0[i] + vel2dt2[i] * lap);
-        }
-      }
-    u2[src] += static_cast<float>(ricker(t * dt, f0) * dt * dt * 1e6);
-    std::swap(u0, u1);
-    std::swap(u1, u2);
-  }
-  return u1;
+  ao.tn = travel / 2.0 + 1.2 / ao.f0;
+  ao.src.assign(shape.size(), 0.5 * (n - 1) * dx);
+  ao.src.back() = 0.3 * (n - 1) * dx;
+  ao.rec = ao.src;
+  AcousticProblem p(model, ao);
+  p.forward();
+  const std::vector<double> padded = p.u().get_data(static_cast<int>((p.nt() - 1) % p.u().nbuf()));
+  const std::vector<double> physical = crop_padding(padded, shape, model.nbl);
+  return std::vector<float>(physical.begin(), physical.end());
 }
 
 namespace {
