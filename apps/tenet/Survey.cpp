@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
@@ -108,6 +109,8 @@ void add_survey_options(CLI::App *c, SurveyOptions &o, bool memory_options) {
         ->capture_default_str();
     c->add_option("--memory", o.memory, "memory for the gradient's checkpoints, e.g. 2GiB (default: 1/4 of RAM)");
     c->add_option("--scratch", o.scratch, "directory for disk checkpoints (disk is used only when given)");
+    c->add_option("--max-gradient-error", o.max_gradient_error,
+                  "allowed relative error of the gradient; lets the planner compress checkpoints (0: exact)");
   }
 }
 
@@ -240,6 +243,67 @@ std::string format_bytes(double b) {
   return buf;
 }
 
+// With an allowed gradient error, compressed checkpoints fit more states in the budget and cut
+// recomputation, but each costs a compression and decompressions. Both are measured here on
+// this problem (one forward run, one wavefield compressed), and the faster plan is chosen.
+// On the built-in models the gradient's relative error came out 10 to 30 times the compressor's
+// relative bound (tenet tradeoff), so the bound is the allowed error / 30.
+static void consider_compression(const SurveyOptions &o, AcousticProblem &p, MemoryPlan &plan,
+                                 const ScheduleCost &exact, int steps, char *buf, std::size_t size) {
+  TENET_USER_CHECK(o.max_gradient_error < 1, "--max-gradient-error ", o.max_gradient_error,
+                   " must be below 1 (it is a relative error)");
+  const double tol = o.max_gradient_error / 30.0;
+  p.u().fill(0.0);
+  const PerfReport run = p.forward(o.threads);
+  const double t_step = run.seconds / static_cast<double>(std::max<std::int64_t>(1, run.steps));
+  auto compressor = make_compressor("sz", {CompressionMode::Relative, tol});
+  const FieldData &u = *p.u().data();
+  std::vector<std::int64_t> shape(u.alloc.begin() + 1, u.alloc.end());
+  std::vector<float> level(u.buffer_count());
+  const int last = static_cast<int>((p.nt() - 1) % u.nbuf);
+  if (u.dtype == DType::Float32) {
+    const float *src = static_cast<const float *>(u.buffer.get()) + static_cast<std::size_t>(last) * u.buffer_count();
+    std::copy(src, src + level.size(), level.begin());
+  } else {
+    const double *src = static_cast<const double *>(u.buffer.get()) + static_cast<std::size_t>(last) * u.buffer_count();
+    std::copy(src, src + level.size(), level.begin());
+  }
+  p.u().fill(0.0);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto packed = compressor->compress(level.data(), DType::Float32, shape);
+  std::vector<float> back(level.size());
+  compressor->decompress(packed, back.data(), DType::Float32, shape);
+  const double t_codec = 2.0 * std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // A late wavefield compresses worst; keep a margin for states that compress less well still.
+  const double ratio = 0.6 * static_cast<double>(level.size() * sizeof(float)) / static_cast<double>(packed.size());
+  const int fit_c = static_cast<int>(std::min<double>(steps, static_cast<double>(plan.budget) * ratio /
+                                                                 static_cast<double>(plan.state_bytes)));
+  if (fit_c <= plan.snapshots) return;
+  ScheduleCost c = analyze_schedule(revolve_schedule(steps, fit_c));
+  const double time_exact = static_cast<double>(exact.advanced_steps + steps) * t_step;
+  const double time_comp = static_cast<double>(c.advanced_steps + steps) * t_step +
+                           static_cast<double>(c.saves[0] + c.loads[0]) * t_codec;
+  char more[512];
+  std::snprintf(more, sizeof more,
+                "; with --max-gradient-error %g, sz at relative bound %.2g compresses a wavefield %.1fx (%.1fx kept "
+                "as margin): %d compressed checkpoints, %lld recomputed steps, predicted %.2f s per gradient "
+                "against %.2f s exact: %s",
+                o.max_gradient_error, tol, ratio / 0.6, ratio, fit_c, static_cast<long long>(c.recomputed_steps),
+                time_comp, time_exact, time_comp < time_exact ? "compressed checkpoints chosen" : "exact checkpoints kept");
+  std::string text = std::string(buf) + more;
+  std::snprintf(buf, size, "%s", text.substr(0, size - 1).c_str());
+  if (time_comp >= time_exact) return;
+  plan.storage = std::make_shared<CompressedStorage>(make_compressor("sz", {CompressionMode::Relative, tol}),
+                                                     plan.budget, 1);
+  plan.options.memory_storage = plan.storage.get();
+  plan.options.snapshots = fit_c;
+  plan.snapshots = fit_c;
+  plan.recomputed_steps = c.recomputed_steps;
+  plan.codec = "sz";
+  plan.tolerance = tol;
+  plan.compression_ratio = ratio / 0.6;
+}
+
 MemoryPlan plan_memory(const SurveyOptions &o, AcousticProblem &p) {
   MemoryPlan plan;
   if (o.memory.empty()) {
@@ -256,7 +320,7 @@ MemoryPlan plan_memory(const SurveyOptions &o, AcousticProblem &p) {
   plan.full_history_bytes = static_cast<std::size_t>(p.nt()) * level;
   const int steps = static_cast<int>(p.nt() - 2);
   plan.options.threads = o.threads;
-  char buf[512];
+  char buf[1400];
   if (plan.full_history_bytes <= plan.budget) {
     plan.options.strategy = GradientStrategy::FullHistory;
     plan.snapshots = 0;
@@ -283,6 +347,7 @@ MemoryPlan plan_memory(const SurveyOptions &o, AcousticProblem &p) {
                   format_bytes(static_cast<double>(plan.state_bytes)).c_str(),
                   static_cast<long long>(cost.recomputed_steps), static_cast<double>(cost.recomputed_steps) / steps,
                   steps);
+    if (o.max_gradient_error > 0) consider_compression(o, p, plan, cost, steps, buf, sizeof buf);
   }
   plan.explanation = buf;
   return plan;

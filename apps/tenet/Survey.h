@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "seismic/Acoustic.h"
+#include "compress/CompressedStorage.h"
 #include "seismic/Gradient.h"
 
 namespace tenet::cli {
@@ -31,6 +32,7 @@ struct SurveyOptions {
   double smooth = 12.0;                    ///< initial model: Gaussian smoothing (grid points)
   std::string memory;                      ///< budget for the gradient (e.g. 2GiB); empty: 1/4 of RAM
   std::string scratch;                     ///< directory for disk checkpoints (only when given)
+  double max_gradient_error = 0.0;         ///< allowed relative error of the gradient (0: exact)
   std::string out = "out";
   int threads = 0;
   bool quiet = false;
@@ -60,6 +62,10 @@ std::string format_bytes(double bytes);
 /// The planner: the fastest gradient strategy whose checkpoints fit in `budget` bytes.
 struct MemoryPlan {
   GradientOptions options;
+  std::shared_ptr<CheckpointStorage> storage;  ///< compressed checkpoint storage, when chosen
+  std::string codec;                   ///< "" for exact checkpoints
+  double tolerance = 0.0;              ///< the compressor's relative bound
+  double compression_ratio = 1.0;      ///< measured on a wavefield of this problem
   std::size_t budget = 0;
   std::size_t full_history_bytes = 0;  ///< what keeping every time level would take
   std::size_t state_bytes = 0;         ///< one checkpoint
