@@ -177,7 +177,7 @@ void add_bench_compress_command(CLI::App &bench) {
     }
     nlohmann::json out;
     out["benchmark"] = "compress";
-    out["source"] = opt->input.empty() ? "make_wavefield (built-in acoustic FD loop)" : opt->input;
+    out["source"] = opt->input.empty() ? "our acoustic example (DSL, space order 8)" : opt->input;
     out["results"] = results;
     std::printf("%s\n", out.dump(2).c_str());
   });

@@ -160,12 +160,13 @@ void run(const TradeoffOptions &t) {
   }
   write_bytes_atomically(d + "tradeoff.csv", std::span<const char>(csv.data(), csv.size()), "tradeoff.csv");
 
-  const std::uint8_t colours[][3] = {{31, 119, 180}, {214, 39, 40}, {44, 160, 44}, {148, 103, 189}, {255, 127, 14}};
+  const std::uint8_t colours[][3] = {{31, 119, 180}, {214, 39, 40}, {44, 160, 44},  {148, 103, 189},
+                                     {255, 127, 14}, {140, 86, 75},  {227, 119, 194}, {127, 127, 127}};
   std::vector<PlotSeries> err_series, time_series;
   auto series = [&](const std::string &strategy, double tol, int colour, const std::string &label) {
     PlotSeries e, tm;
     e.label = tm.label = label;
-    for (int k = 0; k < 3; ++k) e.rgb[k] = tm.rgb[k] = colours[colour % 5][k];
+    for (int k = 0; k < 3; ++k) e.rgb[k] = tm.rgb[k] = colours[colour % 8][k];
     for (const Row &r : rows)
       if (r.strategy == strategy && r.tolerance == tol && r.feasible) {
         e.x.push_back(100 * r.fraction);
@@ -196,7 +197,7 @@ void run(const TradeoffOptions &t) {
   pt.title = "gradient time vs memory";
   pt.xlabel = "memory (% of full history)";
   pt.ylabel = "time / store-all time";
-  pt.log_x = true;
+  pt.log_x = pt.log_y = true;
   write_plot(d + "tradeoff_time.png", time_series, pt);
 
   // Where does (c) dominate: at a budget and tolerance, (c) is feasible, faster than (a),

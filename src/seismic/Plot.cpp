@@ -79,7 +79,7 @@ class Canvas {
 
 std::string tick_label(double v, bool log) {
   char buf[32];
-  if (log) std::snprintf(buf, sizeof buf, "1e%d", static_cast<int>(std::lround(v)));
+  if (log) std::snprintf(buf, sizeof buf, "%.2g", std::pow(10.0, v));
   else if (v != 0 && (std::fabs(v) >= 1e5 || std::fabs(v) < 1e-3)) std::snprintf(buf, sizeof buf, "%.1e", v);
   else std::snprintf(buf, sizeof buf, "%.4g", v);
   return buf;
