@@ -304,6 +304,31 @@ static void consider_compression(const SurveyOptions &o, AcousticProblem &p, Mem
   plan.compression_ratio = ratio / 0.6;
 }
 
+// With --scratch, disk slots extend the memory ones: the two-level schedule (optimal for the
+// costs of a disk write and read, here two forward steps each) over as many disk slots as its
+// planning cost allows.
+static void consider_disk(const SurveyOptions &o, MemoryPlan &plan, const ScheduleCost &exact, int steps, char *buf,
+                          std::size_t size) {
+  ensure_directory(o.scratch);
+  const double n2 = static_cast<double>(steps) * steps * (plan.snapshots + 1);
+  const int disk = static_cast<int>(std::min<double>(steps - plan.snapshots, 1.5e9 / n2 - 1));
+  if (disk < 1) return;
+  ScheduleCost c = analyze_schedule(two_level_schedule(steps, plan.snapshots, disk, 2.0, 2.0));
+  if (c.weighted_cost >= static_cast<double>(exact.advanced_steps)) return;
+  plan.options.strategy = GradientStrategy::TwoLevel;
+  plan.options.disk_snapshots = disk;
+  plan.options.disk_directory = o.scratch;
+  plan.recomputed_steps = c.recomputed_steps;
+  char more[400];
+  std::snprintf(more, sizeof more,
+                "; with --scratch %s: %d more checkpoints on disk, two-level schedule: %lld recomputed steps, "
+                "%lld disk writes and %lld reads",
+                o.scratch.c_str(), disk, static_cast<long long>(c.recomputed_steps), static_cast<long long>(c.saves[1]),
+                static_cast<long long>(c.loads[1]));
+  std::string text = std::string(buf) + more;
+  std::snprintf(buf, size, "%s", text.substr(0, size - 1).c_str());
+}
+
 MemoryPlan plan_memory(const SurveyOptions &o, AcousticProblem &p) {
   MemoryPlan plan;
   if (o.memory.empty()) {
@@ -347,7 +372,8 @@ MemoryPlan plan_memory(const SurveyOptions &o, AcousticProblem &p) {
                   format_bytes(static_cast<double>(plan.state_bytes)).c_str(),
                   static_cast<long long>(cost.recomputed_steps), static_cast<double>(cost.recomputed_steps) / steps,
                   steps);
-    if (o.max_gradient_error > 0) consider_compression(o, p, plan, cost, steps, buf, sizeof buf);
+    if (!o.scratch.empty()) consider_disk(o, plan, cost, steps, buf, sizeof buf);
+    if (o.max_gradient_error > 0 && o.scratch.empty()) consider_compression(o, p, plan, cost, steps, buf, sizeof buf);
   }
   plan.explanation = buf;
   return plan;

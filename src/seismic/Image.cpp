@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "seismic/SeismicIO.h"
 #include "support/Error.h"
 
 namespace tenet {
@@ -15,29 +16,28 @@ namespace tenet {
 void write_png(const std::string &path, int width, int height, const std::vector<std::uint8_t> &rgb) {
   TENET_USER_CHECK(width > 0 && height > 0 && rgb.size() == static_cast<std::size_t>(width) * height * 3,
                    "write_png ", path, ": ", rgb.size(), " bytes for a ", width, "x", height, " RGB image");
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  FILE *f = std::fopen(tmp.c_str(), "wb");
-  TENET_USER_CHECK(f != nullptr, "cannot write ", path, ": check that its directory exists and is writable");
-  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
-  png_infop info = png ? png_create_info_struct(png) : nullptr;
-  volatile bool ok = png && info;
-  if (ok && setjmp(png_jmpbuf(png))) ok = false;
-  else if (ok) {
-    png_init_io(png, f);
-    png_set_IHDR(png, info, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height), 8, PNG_COLOR_TYPE_RGB,
-                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_write_info(png, info);
-    for (int r = 0; r < height; ++r)
-      png_write_row(png, const_cast<png_bytep>(rgb.data() + static_cast<std::size_t>(r) * width * 3));
-    png_write_end(png, nullptr);
-  }
-  png_destroy_write_struct(png ? &png : nullptr, info ? &info : nullptr);
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok) {
-    std::remove(tmp.c_str());
-    throw Error(internal::cat("writing the PNG ", path, " failed (disk full?)"));
-  }
-  std::filesystem::rename(tmp, path);
+  // Through write_atomically: a temporary next to the file, renamed when complete, and removed
+  // by the interrupt handler if the run is stopped half-way.
+  write_atomically(path, [&](const std::string &tmp) {
+    FILE *f = std::fopen(tmp.c_str(), "wb");
+    TENET_USER_CHECK(f != nullptr, "cannot write ", path, ": check that its directory exists and is writable");
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+    png_infop info = png ? png_create_info_struct(png) : nullptr;
+    volatile bool ok = png && info;
+    if (ok && setjmp(png_jmpbuf(png))) ok = false;
+    else if (ok) {
+      png_init_io(png, f);
+      png_set_IHDR(png, info, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height), 8,
+                   PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+      png_write_info(png, info);
+      for (int r = 0; r < height; ++r)
+        png_write_row(png, const_cast<png_bytep>(rgb.data() + static_cast<std::size_t>(r) * width * 3));
+      png_write_end(png, nullptr);
+    }
+    png_destroy_write_struct(png ? &png : nullptr, info ? &info : nullptr);
+    ok = (std::fclose(f) == 0) && ok;
+    TENET_USER_CHECK(ok, "writing the PNG ", path, " failed (disk full?)");
+  }, "PNG image");
 }
 
 namespace {
