@@ -1,5 +1,7 @@
 // `tenet fwi`: full-waveform inversion on a built-in or given model, with images, the model
 // after each iteration, a misfit plot and a JSON summary under --out.
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -140,6 +142,11 @@ void run(const FwiOptions &o) {
       {"misfit_reduction", reduction},
       {"model_rms_error_km_s", {{"initial", std::sqrt(e0 / tv.size())}, {"inverted", std::sqrt(e1 / tv.size())}}},
       {"seconds", r.seconds},
+      {"peak_rss_bytes", [] {
+         struct rusage u {};
+         ::getrusage(RUSAGE_SELF, &u);
+         return static_cast<long long>(u.ru_maxrss) * 1024;  // Linux reports KiB
+       }()},
       {"memory",
        {{"budget_bytes", plan.budget},
         {"full_history_bytes", plan.full_history_bytes},
