@@ -277,28 +277,8 @@ class Differentiator {
       out.push_back(s);
     }
     const Expr wbar1 = shift_time(a, 1) * z1;
-    for (const Eq &f : fwd_) {
-      if (&f == &e || f.kind != EqKind::Inject) continue;
-      for (const Expr &r : active_accesses(f.rhs)) {
-        const FieldData *g = field_of(r);
-        Expr c = diff(f.rhs, r) * wbar1;
-        std::string n = "adjoint of " + (f.note.empty() ? "injection" : f.note);
-        if (g->kind == FieldKind::Sparse) {
-          Eq s = SparseTimeFunction::from_data(d_.at(g)).interpolate(c);
-          s.lhs = dot(r);
-          s.accumulate = true;
-          s.note = n;
-          out.push_back(s);
-        } else {
-          for (auto k : space_offsets(r, f.str()))
-            TENET_USER_CHECK(k == 0, "cannot transpose `", f.str(), "`: the injected expression reads ", r.str(),
-                             " away from the point; use the field at [x, y, z]");
-          Eq s = SparseTimeFunction::from_data(f.sparse).inject(dot(r), c);
-          s.note = n;
-          out.push_back(s);
-        }
-      }
-    }
+    for (const Eq &f : fwd_)
+      if (&f != &e && f.kind == EqKind::Inject) transpose_inject(f, wbar1, out);
     // Receivers reading w[t] seed level t, scaled like it; other fields they read get their own
     // adjoint.
     for (const Eq &f : fwd_) {
@@ -554,8 +534,10 @@ class Differentiator {
     }
   }
 
-  void transpose_inject(const Eq &e, std::vector<Eq> &out) {
-    const Expr ubar = dot(e.lhs);
+  // The adjoint of an injection reads the target's adjoint `ubar` at the points: the sources
+  // get an interpolation of it, grid fields in the injected expression an injection.
+  void transpose_inject(const Eq &e, std::vector<Eq> &out) { transpose_inject(e, dot(e.lhs), out); }
+  void transpose_inject(const Eq &e, const Expr &ubar, std::vector<Eq> &out) {
     const std::string note = "adjoint of " + (e.note.empty() ? "injection" : e.note);
     for (const Expr &r : active_accesses(e.rhs)) {
       const FieldData *f = field_of(r);

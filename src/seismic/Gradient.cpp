@@ -182,20 +182,21 @@ void OperatorCheckpointable::reverse(int t0, int t1) {
   }
 }
 
+// Buffer `b` of a state field, whole (halo included), shaped like the allocated grid.
+static BufferRef buffer_ref(const FieldData &f, std::int64_t b) {
+  const std::size_t n = f.buffer_count();
+  BufferRef r;
+  r.data = static_cast<unsigned char *>(f.buffer.get()) + static_cast<std::size_t>(b) * n * f.element_size();
+  r.count = n;
+  r.dtype = f.dtype;
+  r.shape.assign(f.alloc.begin() + 1, f.alloc.end());
+  return r;
+}
+
 State OperatorCheckpointable::state() {
   State out;
-  for (const auto &f : state_fields_) {
-    const std::size_t n = f->buffer_count();
-    std::vector<std::int64_t> shape(f->alloc.begin() + 1, f->alloc.end());
-    for (int b = 0; b < f->nbuf; ++b) {
-      BufferRef r;
-      r.data = static_cast<unsigned char *>(f->buffer.get()) + static_cast<std::size_t>(b) * n * f->element_size();
-      r.count = n;
-      r.dtype = f->dtype;
-      r.shape = shape;
-      out.push_back(r);
-    }
-  }
+  for (const auto &f : state_fields_)
+    for (int b = 0; b < f->nbuf; ++b) out.push_back(buffer_ref(*f, b));
   return out;
 }
 
@@ -204,20 +205,11 @@ State OperatorCheckpointable::state_at(int s) {
   const auto offsets = forward_.time_offsets();
   const std::int64_t t = operator_time(s);
   for (const auto &f : state_fields_) {
-    const std::size_t n = f->buffer_count();
-    std::vector<std::int64_t> shape(f->alloc.begin() + 1, f->alloc.end());
     auto it = offsets.find(f->name());
     TENET_INTERNAL_CHECK(it != offsets.end(), "state field ", f->name(), " is not in the forward operator");
     // Levels read by the step: from the oldest read up to the one before the written level.
-    for (std::int64_t k = it->second.first; k < it->second.second; ++k) {
-      const std::int64_t b = (((t + k) % f->nbuf) + f->nbuf) % f->nbuf;
-      BufferRef r;
-      r.data = static_cast<unsigned char *>(f->buffer.get()) + static_cast<std::size_t>(b) * n * f->element_size();
-      r.count = n;
-      r.dtype = f->dtype;
-      r.shape = shape;
-      out.push_back(r);
-    }
+    for (std::int64_t k = it->second.first; k < it->second.second; ++k)
+      out.push_back(buffer_ref(*f, (((t + k) % f->nbuf) + f->nbuf) % f->nbuf));
   }
   return out;
 }
