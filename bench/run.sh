@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T=build/apps/tenet/tenet
-[ -x "$T" ] || make build >/dev/null
+[ -x "$T" ] || make cli >/dev/null
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 if [ "${1:-}" = quick ]; then
   $T bench forward --shape 64,64,64 --space-order 8 --steps 10 --json
