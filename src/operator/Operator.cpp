@@ -1,11 +1,14 @@
 #include "operator/Operator.h"
 
 #include <omp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <limits>
 #include <set>
 
@@ -58,6 +61,32 @@ void fill_tables(const SparseTables &t, const FieldData &sp) {
 }
 
 constexpr std::int64_t small_grid_points = 32768;
+
+// The autotuner's memo: block sizes as text, one per line.
+std::vector<std::int64_t> read_tuned(const std::string &path, std::size_t expected) {
+  std::ifstream f(path);
+  std::vector<std::int64_t> sizes;
+  std::int64_t v;
+  while (f >> v) {
+    if (v < 1) return {};
+    sizes.push_back(v);
+  }
+  return sizes.size() == expected ? sizes : std::vector<std::int64_t>{};
+}
+
+// Written to a temporary name and renamed, like the cache entries; failures only cost a retune.
+void write_tuned(const std::string &path, const std::vector<std::int64_t> &sizes) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream f(tmp);
+    for (auto v : sizes) f << v << "\n";
+    if (!f) {
+      std::remove(tmp.c_str());
+      return;
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) std::remove(tmp.c_str());
+}
 
 // Time offsets k of the accesses u[t + k] of each field with time, as (min, max).
 std::map<std::string, std::pair<std::int64_t, std::int64_t>> compute_time_offsets(const Kernel &kernel_);
@@ -268,6 +297,14 @@ void Operator::autotune(const ApplyArgs &args) {
     set_block_sizes(it->second);
     return;
   }
+  // Remembered across runs too: next to the kernel in the JIT cache, one small file per shape
+  // and thread count. An unreadable or stale file is ignored (tuned again).
+  const std::string memo = compiled_.library_path + ".tune-" + key;
+  if (std::vector<std::int64_t> sizes = read_tuned(memo, blocks_.size()); !sizes.empty()) {
+    set_block_sizes(sizes);
+    tuned_[key] = sizes;
+    return;
+  }
   // A short run of each candidate on the real data, restored afterwards.
   ApplyArgs trial = args;
   trial.time_M = kernel_.has_time ? std::min(args.time_M, args.time_m + 2) : args.time_M;
@@ -302,6 +339,7 @@ void Operator::autotune(const ApplyArgs &args) {
   for (std::size_t i = 0; i < b.data.size(); ++i) std::memcpy(b.data[i]->buffer.get(), saved[i].data(), saved[i].size());
   set_block_sizes(best);
   tuned_[key] = best;
+  write_tuned(memo, best);
 }
 
 PerfReport Operator::apply(const ApplyArgs &args) {

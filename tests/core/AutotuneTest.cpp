@@ -1,0 +1,77 @@
+// The autotuner: block sizes chosen by a short timed run, data left as it was, the choice
+// remembered per operator, shape and thread count, in memory and on disk next to the kernel.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "CoreTestUtil.h"
+#include "fd/Derivatives.h"
+#include "operator/Operator.h"
+
+namespace tenet {
+namespace {
+
+struct Wave {
+  Grid g{{40, 36, 34}, {390.0, 350.0, 330.0}};
+  Function m{"m", g, 4};
+  TimeFunction u{"u", g, 4, [] {
+                   TimeFunctionOptions t;
+                   t.time_order = 2;
+                   return t;
+                 }()};
+  Wave() {
+    m.fill(0.4);
+    u.fill(1e-3, 0);
+    u.fill(2e-3, 1);
+  }
+  std::vector<Eq> eqs() const { return {solve_eq(Expr(m) * dt2(u) - laplace(u), u.forward())}; }
+};
+
+ApplyArgs args(bool autotune) {
+  ApplyArgs a;
+  a.time_m = 1;
+  a.time_M = 4;
+  a.scalars["dt"] = 1.0;
+  a.threads = 1;
+  a.autotune = autotune;
+  return a;
+}
+
+TEST(core_Autotune, LeavesTheResultAsWithoutTuningAndRemembersTheChoiceOnDisk) {
+  test::TempDir dir("tune");
+  test::ScopedEnv env("TENET_CACHE_DIR", dir.str());
+  Wave a, b;
+  Operator plain(a.eqs());
+  plain.apply(args(false));
+  Operator tuned(b.eqs());
+  tuned.apply(args(true));
+  // The trial runs are undone: both end in the same state.
+  EXPECT_EQ(a.u.get_data(5 % 3), b.u.get_data(5 % 3));
+  const std::vector<std::int64_t> chosen = tuned.block_sizes();
+  ASSERT_EQ(chosen.size(), 2u);
+  // The memo sits next to the kernel; a new operator of the same equations and shape reads it
+  // instead of timing again (shown by planting values no timing would pick).
+  std::vector<std::filesystem::path> memos;
+  for (const auto &e : std::filesystem::directory_iterator(dir.str()))
+    if (e.path().string().find(".tune-") != std::string::npos) memos.push_back(e.path());
+  ASSERT_EQ(memos.size(), 1u);
+  std::ofstream(memos[0]) << "3\n5\n";
+  Wave c;
+  Operator again(c.eqs());
+  again.apply(args(true));
+  EXPECT_EQ(again.block_sizes(), (std::vector<std::int64_t>{3, 5}));
+  // A corrupt memo is ignored: the operator tunes again and rewrites it.
+  std::ofstream(memos[0]) << "not a number\n";
+  Wave d;
+  Operator fresh(d.eqs());
+  fresh.apply(args(true));
+  std::ifstream in(memos[0]);
+  std::int64_t x = 0, y = 0;
+  in >> x >> y;
+  EXPECT_GE(x, 1);
+  EXPECT_GE(y, 1);
+}
+
+}  // namespace
+}  // namespace tenet
