@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <memory>
+#include <mutex>
 
 #include <omp.h>
 #include <zstd.h>
@@ -229,6 +231,22 @@ std::vector<std::uint8_t> zstd_decompress(const std::uint8_t *src, std::size_t n
 int thread_count(int requested, std::size_t work) {
   int t = requested > 0 ? requested : omp_get_max_threads();
   return static_cast<int>(std::max<std::size_t>(1, std::min<std::size_t>(t, work)));
+}
+
+void parallel_for(std::size_t n, int threads, const std::function<void(std::size_t)> &body) {
+  std::exception_ptr err;
+  std::mutex m;
+  const int nt = thread_count(threads, n);
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic)
+  for (std::size_t i = 0; i < n; ++i) {
+    try {
+      body(i);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(m);
+      if (!err) err = std::current_exception();
+    }
+  }
+  if (err) std::rethrow_exception(err);
 }
 
 }  // namespace tenet::internal

@@ -12,6 +12,8 @@
  */
 #pragma once
 
+#include <functional>
+
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -177,5 +179,10 @@ void sz_decode(const DecodeArgs &a);
 
 /// Number of threads for an OpenMP region: `requested` (0 = OpenMP's default), at most `work`.
 int thread_count(int requested, std::size_t work);
+
+/// Runs body(i) for i in [0, n) on thread_count(threads, n) OpenMP threads (dynamic schedule),
+/// then rethrows the first exception any call threw: errors in a slab (corrupt data, a broken
+/// bound) reach the caller as they would from a serial loop.
+void parallel_for(std::size_t n, int threads, const std::function<void(std::size_t)> &body);
 
 }  // namespace tenet::internal

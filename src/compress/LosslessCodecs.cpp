@@ -1,7 +1,5 @@
 // The exact codecs: "none" (a copy, the baseline) and "zstd" (lossless, in independent chunks so
 // both directions run on several threads and the bytes do not depend on the thread count).
-#include <exception>
-#include <mutex>
 
 #include <zstd.h>
 
@@ -51,24 +49,14 @@ void zstd_decode(const DecodeArgs &a) {
   for (std::size_t c = 0; c < chunks; ++c) len[c] = r.get<std::uint64_t>();
   for (std::size_t c = 0; c < chunks; ++c) src[c] = r.take(len[c]);
   auto *dst = static_cast<std::uint8_t *>(a.out);
-  std::exception_ptr err;
-  std::mutex m;
-  const int nt = thread_count(a.threads, chunks);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic)
-  for (std::size_t c = 0; c < chunks; ++c) {
-    try {
-      std::size_t b = c * kZstdChunk, n = std::min(kZstdChunk, bytes - b);
-      unsigned long long size = ZSTD_getFrameContentSize(src[c], len[c]);
-      TENET_USER_CHECK(size == n, "corrupt compressed data: zstd chunk ", c, " has the wrong size");
-      std::size_t got = zstd_decompress_into(dst + b, n, src[c], len[c]);
-      TENET_USER_CHECK(!ZSTD_isError(got) && got == n, "corrupt compressed data: zstd chunk ", c,
-                       " does not decode");
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(m);
-      if (!err) err = std::current_exception();
-    }
-  }
-  if (err) std::rethrow_exception(err);
+  parallel_for(chunks, a.threads, [&](std::size_t c) {
+    std::size_t b = c * kZstdChunk, n = std::min(kZstdChunk, bytes - b);
+    unsigned long long size = ZSTD_getFrameContentSize(src[c], len[c]);
+    TENET_USER_CHECK(size == n, "corrupt compressed data: zstd chunk ", c, " has the wrong size");
+    std::size_t got = zstd_decompress_into(dst + b, n, src[c], len[c]);
+    TENET_USER_CHECK(!ZSTD_isError(got) && got == n, "corrupt compressed data: zstd chunk ", c,
+                     " does not decode");
+  });
 }
 
 }  // namespace tenet::internal

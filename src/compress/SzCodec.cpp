@@ -25,9 +25,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <exception>
 #include <limits>
-#include <mutex>
 
 #include "compress/Format.h"
 #include "compress/Huffman.h"
@@ -360,40 +358,30 @@ void encode_typed(const EncodeArgs &a, std::vector<std::uint8_t> &out) {
   const Choice choice = choose(data, a.array, eb);
   SlabPlan plan = sz_slabs(a.array);
   std::vector<std::vector<std::uint8_t>> parts(plan.slabs.size());
-  std::exception_ptr err;
-  std::mutex m;
-  const int nt = thread_count(a.threads, plan.slabs.size());
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic)
-  for (std::size_t i = 0; i < plan.slabs.size(); ++i) {
-    try {
-      Dims3 d = slab_dims(a.array, plan, plan.slabs[i]);
-      const T *src = data + plan.slabs[i].begin * plan.plane;
-      // Per-thread scratch, kept between calls: fresh multi-megabyte vectors each call cost
-      // about a tenth of the compression time in page faults. At most one slab (<= ~2M
-      // points) per thread.
-      thread_local std::vector<T> work;
-      thread_local std::vector<std::uint16_t> codes;
-      work.assign(src, src + d.count());
-      codes.resize(d.count());
-      std::vector<T> escapes;
-      Quantize<T> q;
-      q.codes = codes.data();
-      q.escapes = &escapes;
-      traverse(choice.predictor, work.data(), d, eb, choice.coarse, q);
-      TENET_INTERNAL_CHECK(q.codes == codes.data() + codes.size(), "sz traversal missed points");
-      std::vector<std::uint8_t> blob;
-      blob.reserve(d.count() / 4 + 1024);
-      huffman_encode(codes.data(), codes.size(), blob);
-      ByteWriter w(blob);
-      w.put<std::uint64_t>(escapes.size());
-      w.put_bytes(escapes.data(), escapes.size() * sizeof(T));
-      parts[i] = zstd_compress(blob.data(), blob.size(), kZstdLevel);
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(m);
-      if (!err) err = std::current_exception();
-    }
-  }
-  if (err) std::rethrow_exception(err);
+  parallel_for(plan.slabs.size(), a.threads, [&](std::size_t i) {
+    Dims3 d = slab_dims(a.array, plan, plan.slabs[i]);
+    const T *src = data + plan.slabs[i].begin * plan.plane;
+    // Per-thread scratch, kept between calls: fresh multi-megabyte vectors each call cost
+    // about a tenth of the compression time in page faults. At most one slab (<= ~2M
+    // points) per thread.
+    thread_local std::vector<T> work;
+    thread_local std::vector<std::uint16_t> codes;
+    work.assign(src, src + d.count());
+    codes.resize(d.count());
+    std::vector<T> escapes;
+    Quantize<T> q;
+    q.codes = codes.data();
+    q.escapes = &escapes;
+    traverse(choice.predictor, work.data(), d, eb, choice.coarse, q);
+    TENET_INTERNAL_CHECK(q.codes == codes.data() + codes.size(), "sz traversal missed points");
+    std::vector<std::uint8_t> blob;
+    blob.reserve(d.count() / 4 + 1024);
+    huffman_encode(codes.data(), codes.size(), blob);
+    ByteWriter w(blob);
+    w.put<std::uint64_t>(escapes.size());
+    w.put_bytes(escapes.data(), escapes.size() * sizeof(T));
+    parts[i] = zstd_compress(blob.data(), blob.size(), kZstdLevel);
+  });
   ByteWriter w(out);
   w.put<std::uint8_t>(static_cast<std::uint8_t>(choice.predictor));
   w.put<double>(eb);
@@ -421,39 +409,29 @@ void decode_typed(const DecodeArgs &a) {
   for (std::size_t i = 0; i < len.size(); ++i) src[i] = r.take(len[i]);
   TENET_USER_CHECK(r.remaining() == 0, "corrupt compressed data: trailing bytes in sz payload");
   T *out = static_cast<T *>(a.out);
-  std::exception_ptr err;
-  std::mutex m;
-  const int nt = thread_count(a.threads, plan.slabs.size());
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic)
-  for (std::size_t i = 0; i < plan.slabs.size(); ++i) {
-    try {
-      Dims3 d = slab_dims(a.array, plan, plan.slabs[i]);
-      const std::size_t count = d.count();
-      // Largest honest blob: table (<= 65536 * 4 + 4), stream (<= 24 bits a code), escapes.
-      const std::size_t max_blob = 4 + 65536 * 4 + 8 + count * 3 + 8 + count * sizeof(T) + 64;
-      std::vector<std::uint8_t> blob = zstd_decompress(src[i], len[i], max_blob, 16, "sz slab");
-      const std::size_t blob_size = blob.size() - 16;
-      thread_local std::vector<std::uint16_t> codes;  // per-thread scratch, as in encode
-      codes.resize(count);
-      std::size_t used = huffman_decode(blob.data(), blob_size, codes.data(), count);
-      ByteReader br(blob.data() + used, blob_size - used, "sz escapes");
-      std::uint64_t n_esc = br.get<std::uint64_t>();
-      TENET_USER_CHECK(n_esc <= count && n_esc * sizeof(T) == br.remaining(),
-                       "corrupt compressed data: sz escape count");
-      std::vector<T> escapes(n_esc);
-      std::memcpy(escapes.data(), br.take(n_esc * sizeof(T)), n_esc * sizeof(T));
-      Dequantize<T> q;
-      q.codes = codes.data();
-      q.escapes = escapes.data();
-      q.n_escapes = n_esc;
-      traverse(predictor, out + plan.slabs[i].begin * plan.plane, d, eb, coarse, q);
-      TENET_USER_CHECK(!q.bad && q.used == n_esc, "corrupt compressed data: sz escapes do not match codes");
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(m);
-      if (!err) err = std::current_exception();
-    }
-  }
-  if (err) std::rethrow_exception(err);
+  parallel_for(plan.slabs.size(), a.threads, [&](std::size_t i) {
+    Dims3 d = slab_dims(a.array, plan, plan.slabs[i]);
+    const std::size_t count = d.count();
+    // Largest honest blob: table (<= 65536 * 4 + 4), stream (<= 24 bits a code), escapes.
+    const std::size_t max_blob = 4 + 65536 * 4 + 8 + count * 3 + 8 + count * sizeof(T) + 64;
+    std::vector<std::uint8_t> blob = zstd_decompress(src[i], len[i], max_blob, 16, "sz slab");
+    const std::size_t blob_size = blob.size() - 16;
+    thread_local std::vector<std::uint16_t> codes;  // per-thread scratch, as in encode
+    codes.resize(count);
+    std::size_t used = huffman_decode(blob.data(), blob_size, codes.data(), count);
+    ByteReader br(blob.data() + used, blob_size - used, "sz escapes");
+    std::uint64_t n_esc = br.get<std::uint64_t>();
+    TENET_USER_CHECK(n_esc <= count && n_esc * sizeof(T) == br.remaining(),
+                     "corrupt compressed data: sz escape count");
+    std::vector<T> escapes(n_esc);
+    std::memcpy(escapes.data(), br.take(n_esc * sizeof(T)), n_esc * sizeof(T));
+    Dequantize<T> q;
+    q.codes = codes.data();
+    q.escapes = escapes.data();
+    q.n_escapes = n_esc;
+    traverse(predictor, out + plan.slabs[i].begin * plan.plane, d, eb, coarse, q);
+    TENET_USER_CHECK(!q.bad && q.used == n_esc, "corrupt compressed data: sz escapes do not match codes");
+  });
 }
 
 }  // namespace

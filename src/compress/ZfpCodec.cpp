@@ -11,8 +11,6 @@
 // on a violation the slab is redone with half the tolerance, and after a few tries reversibly.
 #include <algorithm>
 #include <cmath>
-#include <exception>
-#include <mutex>
 
 #include <zfp.h>
 
@@ -143,51 +141,41 @@ void zfp_encode(const EncodeArgs &a, std::vector<std::uint8_t> &out) {
   SlabPlan plan = zfp_slabs(a.array);
   std::size_t es = dtype_size(a.array.dtype);
   std::vector<SlabOut> parts(plan.slabs.size());
-  std::exception_ptr err;
-  std::mutex m;
-  const int nt = thread_count(a.threads, plan.slabs.size());
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic)
-  for (std::size_t i = 0; i < plan.slabs.size(); ++i) {
-    try {
-      SlabDims d = slab_dims(a.array, plan, plan.slabs[i]);
-      const auto *src = static_cast<const std::uint8_t *>(a.data) + plan.slabs[i].begin * plan.plane * es;
-      SlabOut &o = parts[i];
-      switch (a.mode) {
-        case CompressionMode::Precision: o.kind = ZfpKind::Precision; o.param = a.param; break;
-        case CompressionMode::Rate: o.kind = ZfpKind::Rate; o.param = a.param; break;
-        case CompressionMode::Lossless: o.kind = ZfpKind::Reversible; o.param = 0; break;
-        case CompressionMode::Absolute:
-        case CompressionMode::Relative:
-          o.kind = a.abs_bound > 0 ? ZfpKind::Accuracy : ZfpKind::Reversible;
-          o.param = a.abs_bound;
-          break;
-      }
-      std::vector<std::uint8_t> check(d.count() * es);
-      for (int attempt = 0;; ++attempt) {
-        o.bytes = compress_slab(src, a.array.dtype, a.array.ndim, d, o.kind, o.param);
-        bool bounded = o.kind == ZfpKind::Accuracy || o.kind == ZfpKind::Reversible;
-        if (!bounded) break;
-        decompress_slab(o.bytes.data(), o.bytes.size(), check.data(), a.array.dtype, a.array.ndim, d,
-                        o.kind, o.param);
-        if (o.kind == ZfpKind::Reversible) {
-          TENET_INTERNAL_CHECK(bitwise_equal(src, check.data(), check.size()),
-                               "zfp reversible mode did not round-trip");
-          break;
-        }
-        if (within(src, check.data(), d.count(), a.array.dtype, a.abs_bound)) break;
-        if (attempt < 4) {
-          o.param *= 0.5;
-        } else {
-          o.kind = ZfpKind::Reversible;
-          o.param = 0;
-        }
-      }
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(m);
-      if (!err) err = std::current_exception();
+  parallel_for(plan.slabs.size(), a.threads, [&](std::size_t i) {
+    SlabDims d = slab_dims(a.array, plan, plan.slabs[i]);
+    const auto *src = static_cast<const std::uint8_t *>(a.data) + plan.slabs[i].begin * plan.plane * es;
+    SlabOut &o = parts[i];
+    switch (a.mode) {
+      case CompressionMode::Precision: o.kind = ZfpKind::Precision; o.param = a.param; break;
+      case CompressionMode::Rate: o.kind = ZfpKind::Rate; o.param = a.param; break;
+      case CompressionMode::Lossless: o.kind = ZfpKind::Reversible; o.param = 0; break;
+      case CompressionMode::Absolute:
+      case CompressionMode::Relative:
+        o.kind = a.abs_bound > 0 ? ZfpKind::Accuracy : ZfpKind::Reversible;
+        o.param = a.abs_bound;
+        break;
     }
-  }
-  if (err) std::rethrow_exception(err);
+    std::vector<std::uint8_t> check(d.count() * es);
+    for (int attempt = 0;; ++attempt) {
+      o.bytes = compress_slab(src, a.array.dtype, a.array.ndim, d, o.kind, o.param);
+      bool bounded = o.kind == ZfpKind::Accuracy || o.kind == ZfpKind::Reversible;
+      if (!bounded) break;
+      decompress_slab(o.bytes.data(), o.bytes.size(), check.data(), a.array.dtype, a.array.ndim, d,
+                      o.kind, o.param);
+      if (o.kind == ZfpKind::Reversible) {
+        TENET_INTERNAL_CHECK(bitwise_equal(src, check.data(), check.size()),
+                             "zfp reversible mode did not round-trip");
+        break;
+      }
+      if (within(src, check.data(), d.count(), a.array.dtype, a.abs_bound)) break;
+      if (attempt < 4) {
+        o.param *= 0.5;
+      } else {
+        o.kind = ZfpKind::Reversible;
+        o.param = 0;
+      }
+    }
+  });
   ByteWriter w(out);
   w.put<std::uint64_t>(parts.size());
   for (auto &p : parts) {
@@ -226,21 +214,11 @@ void zfp_decode(const DecodeArgs &a) {
     TENET_USER_CHECK(ok, "corrupt compressed data: zfp parameter ", s.param);
   }
   for (auto &s : in) s.p = r.take(s.n);
-  std::exception_ptr err;
-  std::mutex m;
-  const int nt = thread_count(a.threads, plan.slabs.size());
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic)
-  for (std::size_t i = 0; i < plan.slabs.size(); ++i) {
-    try {
-      SlabDims d = slab_dims(a.array, plan, plan.slabs[i]);
-      auto *dst = static_cast<std::uint8_t *>(a.out) + plan.slabs[i].begin * plan.plane * es;
-      decompress_slab(in[i].p, in[i].n, dst, a.array.dtype, a.array.ndim, d, in[i].kind, in[i].param);
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(m);
-      if (!err) err = std::current_exception();
-    }
-  }
-  if (err) std::rethrow_exception(err);
+  parallel_for(plan.slabs.size(), a.threads, [&](std::size_t i) {
+    SlabDims d = slab_dims(a.array, plan, plan.slabs[i]);
+    auto *dst = static_cast<std::uint8_t *>(a.out) + plan.slabs[i].begin * plan.plane * es;
+    decompress_slab(in[i].p, in[i].n, dst, a.array.dtype, a.array.ndim, d, in[i].kind, in[i].param);
+  });
 }
 
 }  // namespace tenet::internal
