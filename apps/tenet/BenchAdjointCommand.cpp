@@ -23,8 +23,6 @@ namespace {
 
 // ---- bench adjoint ----
 
-Eq acoustic_update(Fields &f) { return solve_eq(acoustic_pde(f), f.u.forward(), "acoustic wave equation"); }
-
 // With `gradient`, the adjoint also accumulates dJ/dm (reading the forward field each step).
 DerivativeOperator make_adjoint(Fields &f, bool gradient = true) {
   DiffRequest req;

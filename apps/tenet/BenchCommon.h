@@ -89,6 +89,9 @@ inline void init_fields(Fields &f) {
 inline constexpr double kBenchDt = 0.5;
 
 inline Expr acoustic_pde(Fields &f) { return Expr(f.m) * dt2(f.u) - laplace(f.u) + Expr(f.damp) * dt(f.u); }
+/// The update every acoustic benchmark times (forward, adjoint, gradient): u[t+1] solved from
+/// the PDE, with its residual kept for differentiation.
+inline Eq acoustic_update(Fields &f) { return solve_eq(acoustic_pde(f), f.u.forward(), "acoustic wave equation"); }
 
 // Same arrays, read and written once per point, no neighbours: what the memory system allows.
 inline std::vector<Eq> baseline_equations(Fields &f) {
