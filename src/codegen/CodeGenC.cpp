@@ -3,9 +3,12 @@
 #include <set>
 #include <sstream>
 #include <unordered_map>
+#include <unordered_set>
 
+#include "ir/VectorPlan.h"
 #include "support/Error.h"
 #include "symbolic/CPrinter.h"
+#include "symbolic/Transform.h"
 
 namespace tenet {
 namespace {
@@ -39,6 +42,15 @@ class Emitter {
     o << "#include <math.h>\n";
     o << "#if defined(__SSE__)\n#include <xmmintrin.h>\n#endif\n\n";
     o << "#define MIN(a, b) ((a) < (b) ? (a) : (b))\n#define MAX(a, b) ((a) > (b) ? (a) : (b))\n\n";
+    if (k_.vector_bytes > 0) {
+      // GCC/Clang vector extensions: element-wise + - * /, any alignment (aligned(...) lowered
+      // to the element's), may alias the scalar arrays.
+      const std::string ct = dtype_ctype(k_.dtype);
+      o << "/* " << k_.vector_bytes / dtype_size(k_.dtype) << " " << ct
+        << "s, one cache line: loads and stores of whole aligned rows */\n"
+        << "typedef " << ct << " vreal_ __attribute__((vector_size(" << k_.vector_bytes << "), aligned(sizeof(" << ct
+        << ")), may_alias));\n\n";
+    }
     o << "int " << k_.name
       << "(void *const *restrict fields_, const long *restrict sizes_, const long *restrict ia_,\n"
       << "    const double *restrict sa_)\n{\n";
@@ -136,6 +148,7 @@ class Emitter {
         o << pad << print_access(s->lhs) << (s->accumulate ? " += " : " = ") << print_c(s->rhs, opts_) << ";\n";
         return;
       case StmtKind::For: {
+        if (s->for_kind == ForKind::Vector) return emit_vector_loop(o, s, depth);
         bool innermost = true;
         for (const Stmt &c : s->body[0]->body) innermost &= c.kind() != StmtKind::For;
         switch (s->for_kind) {
@@ -145,6 +158,7 @@ class Emitter {
             break;
           case ForKind::Simd: o << pad << "#pragma omp simd\n"; break;
           case ForKind::Serial:
+          case ForKind::Vector:
           case ForKind::Time: break;
         }
         std::string v = name_of(s->var), lo = print_c_index(s->min, opts_), hi = print_c_index(s->max, opts_),
@@ -163,6 +177,149 @@ class Emitter {
         return;
       }
     }
+  }
+
+  // An innermost loop with explicit vectors (plan: ir/VectorPlan.h). Scalar `omp simd` loops do
+  // the head up to the first aligned index and the tail; between them every row is read as
+  // whole aligned vectors, rows needed at several offsets along the loop are kept in three
+  // registers (previous, current, next vector) and their neighbours shifted out of them.
+  void emit_vector_loop(std::ostringstream &o, const Stmt &s, int depth) {
+    const std::optional<VectorPlan> plan = plan_vector_loop(k_, s, k_.vector_bytes);
+    TENET_INTERNAL_CHECK(plan.has_value(), "vector loop without a plan");
+    const int w = plan->width;
+    const std::string W = std::to_string(w);
+    std::string pad(static_cast<std::size_t>(2 * depth), ' ');
+    const std::string z = name_of(s->var);
+    const Expr zs = s->var, zv0 = symbol(z + "_v0");
+    const std::string lo = name_of(symbol(z + "_lo")), hi = name_of(symbol(z + "_hi")), v0 = name_of(zv0),
+                      v1 = name_of(symbol(z + "_v1"));
+    auto scalar_loop = [&](const std::string &from, const std::string &to, int d) {
+      std::string p(static_cast<std::size_t>(2 * d), ' ');
+      o << p << "#pragma omp simd\n" << p << "for (long " << z << " = " << from << "; " << z << " < " << to << "; "
+        << z << "++)\n" << p << "{\n";
+      emit(o, s->body[0], d + 1);
+      o << p << "}\n";
+    };
+    // The row's element at `at + delta` along the loop, as a C address.
+    auto address = [&](const VectorRow &r, const Expr &pos) {
+      std::vector<Expr> idx = r.at.ops();
+      idx.back() = pos;
+      return "&" + print_access(access(r.at->field, idx));
+    };
+    o << pad << "{\n";
+    const std::string p1 = pad + "  ";
+    o << p1 << "const long " << lo << " = " << print_c_index(s->min, opts_) << ", " << hi << " = "
+      << print_c_index(s->max, opts_) << ";\n";
+    o << p1 << "const long " << v0 << " = MIN((" << lo << " + " << w - 1 << ") & -" << W << "L, " << hi
+      << " + 1); /* first aligned index */\n";
+    o << p1 << "const long " << v1 << " = " << v0 << " + (" << hi << " + 1 - " << v0 << ") / " << W << " * " << W
+      << ";\n";
+    scalar_loop(lo, v0, depth + 1);
+    o << p1 << "if (" << v1 << " > " << v0 << ")\n" << p1 << "{\n";
+    const std::string p2 = p1 + "  ", p3 = p2 + "  ";
+    // Register names, one set per row.
+    std::vector<std::string> reg(plan->rows.size());
+    std::vector<bool> rotated(plan->rows.size());
+    for (std::size_t i = 0; i < plan->rows.size(); ++i) {
+      const VectorRow &r = plan->rows[i];
+      reg[i] = name_of(symbol(field_names_.at(field_of(r.at)) + "_r" + std::to_string(i)));
+      rotated[i] = r.offsets.size() > 1 || (r.offsets.size() == 1 && *r.offsets.begin() != 0);
+      if (!rotated[i]) continue;
+      o << p2 << "/* " << print_access(r.at) << " at offsets " << *r.offsets.begin() << ".."
+        << *r.offsets.rbegin() << " */\n";
+      if (*r.offsets.begin() < 0)
+        o << p2 << "vreal_ " << reg[i] << "_prev = *(const vreal_ *)" << address(r, Expr(zv0) - Expr(w)) << ";\n";
+      o << p2 << "vreal_ " << reg[i] << " = *(const vreal_ *)" << address(r, zv0) << ";\n";
+    }
+    o << p2 << "for (long " << z << " = " << v0 << "; " << z << " < " << v1 << "; " << z << " += " << W << ")\n"
+      << p2 << "{\n";
+    // Loads of this vector; prefetches of the rows whose next lines come from memory: per field
+    // and time level, the row furthest ahead in the outer dimensions, and every written row.
+    std::unordered_map<std::string, std::size_t> ahead;
+    auto outer_offsets = [&](const VectorRow &r) {
+      std::vector<double> offs;
+      const FieldData *f = field_of(r.at);
+      std::size_t first = f->kind == FieldKind::TimeFunction ? 1 : 0;
+      for (std::size_t d = first; d + 1 < r.at.ops().size(); ++d) {
+        Expr off = r.at.ops()[d] - k_.grid->dims()[d - first];
+        offs.push_back(off.is_number() ? off.number_value() : 0.0);
+      }
+      return offs;
+    };
+    for (std::size_t i = 0; i < plan->rows.size(); ++i) {
+      const VectorRow &r = plan->rows[i];
+      if (r.written) continue;
+      std::string key = field_names_.at(field_of(r.at)) +
+                        (field_of(r.at)->kind == FieldKind::TimeFunction ? print_c_index(r.at.ops()[0], opts_) : "");
+      auto it = ahead.find(key);
+      if (it == ahead.end() || outer_offsets(plan->rows[it->second]) < outer_offsets(r)) ahead[key] = i;
+    }
+    const Expr pf = Expr(zs) + Expr(4 * w);  // four vectors (256 bytes) ahead
+    for (std::size_t i = 0; i < plan->rows.size(); ++i) {
+      const VectorRow &r = plan->rows[i];
+      bool lead = false;
+      for (const auto &[key, j] : ahead) lead |= j == i;
+      if (lead || r.written)
+        o << p3 << "__builtin_prefetch(" << address(r, pf) << ", " << (r.written ? 1 : 0) << ", 0);\n";
+      if (r.written) continue;
+      if (!rotated[i]) {
+        o << p3 << "const vreal_ " << reg[i] << " = *(const vreal_ *)" << address(r, zs) << ";\n";
+        continue;
+      }
+      if (*r.offsets.rbegin() > 0)
+        o << p3 << "const vreal_ " << reg[i] << "_next = *(const vreal_ *)" << address(r, Expr(zs) + Expr(w))
+          << ";\n";
+      for (int off : r.offsets) {
+        if (off == 0) continue;
+        o << p3 << "const vreal_ " << shifted_name(reg[i], off) << " = __builtin_shufflevector("
+          << (off < 0 ? reg[i] + "_prev, " + reg[i] : reg[i] + ", " + reg[i] + "_next");
+        for (int l = 0; l < w; ++l) o << ", " << (off < 0 ? w + off + l : off + l);
+        o << ");\n";
+      }
+    }
+    // The body, with each access printed as its register.
+    CPrintOptions vo = opts_;
+    vo.access = [&](const Expr &a) {
+      auto [row, off] = plan->where.at(a);
+      return off == 0 ? reg[static_cast<std::size_t>(row)] : shifted_name(reg[static_cast<std::size_t>(row)], off);
+    };
+    std::unordered_set<Expr> vector_temps;
+    auto is_vector = [&](const Expr &e) {
+      if (!accesses(e).empty()) return true;
+      for (const Expr &t : symbols(e))
+        if (vector_temps.count(t)) return true;
+      return false;
+    };
+    for (const Stmt &st : s->body[0]->body) {
+      if (st.kind() == StmtKind::Comment) {
+        emit(o, st, depth + 3);
+      } else if (st.kind() == StmtKind::Define) {
+        bool v = is_vector(st->rhs);
+        if (v) vector_temps.insert(st->lhs);
+        o << p3 << "const " << (v ? "vreal_" : dtype_ctype(k_.dtype)) << " " << name_of(st->lhs) << " = "
+          << print_c(st->rhs, vo) << ";\n";
+      } else {
+        const VectorRow &r = plan->rows[static_cast<std::size_t>(plan->where.at(st->lhs).first)];
+        const std::string addr = "*(vreal_ *)" + address(r, zs);
+        std::string value = print_c(st->rhs, vo);
+        if (!is_vector(st->rhs)) value = "(vreal_){0} + (" + value + ")";
+        o << p3 << addr << (st->accumulate ? " += " : " = ") << value << ";\n";
+      }
+    }
+    for (std::size_t i = 0; i < plan->rows.size(); ++i) {
+      if (!rotated[i]) continue;
+      const VectorRow &r = plan->rows[i];
+      if (*r.offsets.begin() < 0) o << p3 << reg[i] << "_prev = " << reg[i] << ";\n";
+      if (*r.offsets.rbegin() > 0) o << p3 << reg[i] << " = " << reg[i] << "_next;\n";
+      else o << p3 << reg[i] << " = *(const vreal_ *)" << address(r, Expr(zs) + Expr(2 * w)) << ";\n";
+    }
+    o << p2 << "}\n" << p1 << "}\n";
+    scalar_loop(v1, hi + " + 1", depth + 1);
+    o << pad << "}\n";
+  }
+
+  static std::string shifted_name(const std::string &reg, int off) {
+    return reg + (off < 0 ? "_m" : "_p") + std::to_string(off < 0 ? -off : off);
   }
 
   const Kernel &k_;

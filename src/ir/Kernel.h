@@ -40,6 +40,7 @@ struct Kernel {
   std::vector<Eq> equations;                       ///< as given, for reports
   bool has_time = false;
   bool backward = false;                           ///< the time loop runs from time_M to time_m
+  int vector_bytes = 0;                            ///< width of ForKind::Vector loops
   Stmt body;
 
   const IntArg *int_arg(IntArg::Role role, int dim = -1) const;

@@ -113,7 +113,7 @@ std::string to_string(const Stmt &s, int indent) {
       return out;
     }
     case StmtKind::For: {
-      static const char *kinds[] = {"serial", "parallel", "simd", "time"};
+      static const char *kinds[] = {"serial", "parallel", "simd", "vector", "time"};
       return pad + "for " + s->var.str() + " in [" + s->min.str() + ", " + s->max.str() + "] step " + s->step.str() +
              " (" + kinds[static_cast<int>(s->for_kind)] + (s->backward ? ", backward" : "") + ")\n" +
              to_string(s->body[0], indent + 2);

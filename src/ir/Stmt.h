@@ -27,6 +27,7 @@ enum class ForKind {
   Serial,    ///< runs in order
   Parallel,  ///< iterations independent: OpenMP `parallel for` (collapse counts loops below)
   Simd,      ///< innermost, iterations independent: `omp simd`
+  Vector,    ///< innermost, written with explicit vectors (passes/VectorizeInnerLoops.cpp)
   Time,      ///< the time loop; may run backwards
 };
 

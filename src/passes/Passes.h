@@ -26,11 +26,21 @@ void block_loops(Kernel &k);
 /// and the innermost loop `omp simd`. Sparse loops stay serial: race-free and deterministic.
 void parallelize(Kernel &k);
 
+/// Writes innermost `omp simd` loops over the last dimension with explicit vectors of
+/// `vector_bytes` where ir/VectorPlan.h allows: each row is loaded once per vector and its
+/// neighbours along the row are shifted out of registers, instead of one unaligned load per
+/// neighbour (the loads, not the arithmetic, bound a wide stencil).
+void vectorize_inner_loops(Kernel &k, int vector_bytes);
+
 struct PipelineOptions {
   bool blocking = true;
   bool cse = true;
   bool hoist = true;
   bool openmp = true;
+  /// Explicit vectors of this many bytes in innermost loops (0: leave them to the compiler).
+  /// 64 is one cache line, the unit rows are aligned and padded to; where the machine's vectors
+  /// are narrower the compiler splits each into two (AVX2) or four (SSE) operations.
+  int vector_bytes = 64;
 };
 
 /// Runs every pass in order.

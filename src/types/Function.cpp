@@ -4,17 +4,31 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <sys/mman.h>
+
 #include "types/Eq.h"
 
 namespace tenet {
 
 void AlignedBuffer::Free::operator()(void *p) const { std::free(p); }
 
-AlignedBuffer::AlignedBuffer(std::size_t bytes) : bytes_(bytes) {
-  std::size_t rounded = (bytes + 63) / 64 * 64;
-  void *p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+AlignedBuffer::AlignedBuffer(std::size_t bytes, std::size_t lead) : bytes_(bytes) {
+  constexpr std::size_t kHuge = std::size_t(2) << 20;
+  const bool huge = bytes >= 2 * kHuge;
+  const std::size_t align = huge ? kHuge : 64;
+  offset_ = (64 - lead % 64) % 64;
+  // 64 bytes of slack after the data: explicit vector loops may load (never use) one vector
+  // past the last row.
+  std::size_t rounded = (offset_ + bytes + 64 + align - 1) / align * align;
+  if (rounded == 0) rounded = align;
+  void *p = std::aligned_alloc(align, rounded);
   TENET_USER_CHECK(p != nullptr, "out of memory allocating ", bytes, " bytes");
-  std::memset(p, 0, rounded == 0 ? 64 : rounded);
+#if defined(MADV_HUGEPAGE)
+  // Before the first touch, so the zeroing below already faults in huge pages. Only advice:
+  // where transparent huge pages are off this fails harmlessly.
+  if (huge) (void)madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+  std::memset(p, 0, rounded);
   p_.reset(p);
 }
 
@@ -31,7 +45,11 @@ std::size_t FieldData::buffer_count() const {
   return kind == FieldKind::TimeFunction ? count() / static_cast<std::size_t>(alloc[0]) : count();
 }
 
-void FieldData::allocate() { buffer = AlignedBuffer(count() * element_size()); }
+void FieldData::allocate() {
+  // Grid data: align the first interior point of each row (rows are whole cache lines long).
+  std::size_t lead = halo.empty() ? 0 : static_cast<std::size_t>(halo.back()) * element_size();
+  buffer = AlignedBuffer(count() * element_size(), lead);
+}
 
 namespace {
 

@@ -20,16 +20,19 @@ enum class FieldKind {
   Table,         ///< an internal table made by lowering (sparse indices and weights)
 };
 
-/// 64-byte aligned, zero-initialised storage.
+/// Zero-initialised storage whose byte `lead` lies on a 64-byte boundary (a grid field passes
+/// its halo width, so every interior row starts on a cache line and vector loads need no
+/// peeling). Buffers of 4 MiB and more are 2 MiB aligned and asked to be backed by huge pages:
+/// a stencil reads ~25 rows spread over many 4 KiB pages, and TLB misses cost it 10-15%.
 class AlignedBuffer {
  public:
   AlignedBuffer() = default;
-  explicit AlignedBuffer(std::size_t bytes);
+  explicit AlignedBuffer(std::size_t bytes, std::size_t lead = 0);
   AlignedBuffer(const AlignedBuffer &) = delete;
   AlignedBuffer &operator=(const AlignedBuffer &) = delete;
   AlignedBuffer(AlignedBuffer &&) = default;
   AlignedBuffer &operator=(AlignedBuffer &&) = default;
-  void *get() const { return p_.get(); }
+  void *get() const { return static_cast<char *>(p_.get()) + offset_; }
   std::size_t bytes() const { return bytes_; }
 
  private:
@@ -38,6 +41,7 @@ class AlignedBuffer {
   };
   std::unique_ptr<void, Free> p_;
   std::size_t bytes_ = 0;
+  std::size_t offset_ = 0;  ///< from the allocation to the first element
 };
 
 /// Everything known about one field: layout, halo, time buffering and the data itself.
