@@ -71,11 +71,23 @@ std::vector<Eq> replace_fields(const std::vector<Eq> &eqs,
   return out;
 }
 
-void zero(FieldData &f) { std::memset(f.buffer.get(), 0, f.count() * f.element_size()); }
+// Clears bytes with all threads: the adjoint fields and the gradient are cleared before every
+// gradient, hundreds of MB at 256^3.
+void clear(unsigned char *p, std::size_t n) {
+  constexpr std::size_t kChunk = std::size_t(1) << 20;
+  const auto chunks = static_cast<std::int64_t>((n + kChunk - 1) / kChunk);
+#pragma omp parallel for schedule(static) if (chunks > 4)
+  for (std::int64_t c = 0; c < chunks; ++c) {
+    const std::size_t at = static_cast<std::size_t>(c) * kChunk;
+    std::memset(p + at, 0, std::min(kChunk, n - at));
+  }
+}
+
+void zero(FieldData &f) { clear(static_cast<unsigned char *>(f.buffer.get()), f.count() * f.element_size()); }
 
 void zero_buffer(FieldData &f, std::int64_t b) {
   const std::size_t n = f.buffer_count() * f.element_size();
-  std::memset(static_cast<unsigned char *>(f.buffer.get()) + static_cast<std::size_t>(b) * n, 0, n);
+  clear(static_cast<unsigned char *>(f.buffer.get()) + static_cast<std::size_t>(b) * n, n);
 }
 
 double sparse_value(const FieldData &s, std::size_t i) {

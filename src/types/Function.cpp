@@ -173,19 +173,19 @@ void Function::fill(double value, int time_buffer) {
 std::vector<double> Function::get_data(int time_buffer) const {
   check_buffer(*d_, time_buffer);
   const Grid &g = d_->grid;
-  std::vector<double> out;
-  out.reserve(static_cast<std::size_t>(g.size()));
+  std::vector<double> out(static_cast<std::size_t>(g.size()));
+  // Row by row (the last dimension is contiguous in both), rows in parallel: a 256^3 gradient
+  // is copied out after every FWI iteration.
+  const std::int64_t len = g.shape().back();
+  const std::int64_t rows = g.size() / len;
   auto get = [&](auto v) {
     const auto &s = g.shape();
-    if (g.ndim() == 1)
-      for (std::int64_t i = 0; i < s[0]; ++i) out.push_back(v(i));
-    else if (g.ndim() == 2)
-      for (std::int64_t i = 0; i < s[0]; ++i)
-        for (std::int64_t j = 0; j < s[1]; ++j) out.push_back(v(i, j));
-    else
-      for (std::int64_t i = 0; i < s[0]; ++i)
-        for (std::int64_t j = 0; j < s[1]; ++j)
-          for (std::int64_t k = 0; k < s[2]; ++k) out.push_back(v(i, j, k));
+#pragma omp parallel for schedule(static) if (g.size() > (1 << 20))
+    for (std::int64_t r = 0; r < rows; ++r) {
+      double *o = out.data() + r * len;
+      const auto *row = g.ndim() == 1 ? &v(0) : g.ndim() == 2 ? &v(r, 0) : &v(r / s[1], r % s[1], 0);
+      for (std::int64_t k = 0; k < len; ++k) o[k] = static_cast<double>(row[k]);
+    }
   };
   if (d_->dtype == DType::Float32) get(view<float>(time_buffer));
   else get(view<double>(time_buffer));
