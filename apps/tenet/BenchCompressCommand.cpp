@@ -110,7 +110,7 @@ nlohmann::json measure(const Field &f, const std::string &codec, CompressionSett
 void add_bench_compress_command(CLI::App &bench) {
   struct Options {
     bool quick = false, table = false;
-    std::string input, dims, codecs = "sz,zfp";
+    std::string input, dims, codecs = "sz,zfp", save;
   };
   auto opt = std::make_shared<Options>();
   CLI::App *cmd = bench.add_subcommand(
@@ -120,6 +120,8 @@ void add_bench_compress_command(CLI::App &bench) {
   cmd->add_option("--input", opt->input, "A float32 raw file (little-endian, C order) instead of wavefields");
   cmd->add_option("--dims", opt->dims, "Shape of --input, slowest first: NZ,NY,NX");
   cmd->add_option("--codecs", opt->codecs, "Comma-separated codecs to measure (default sz,zfp)");
+  cmd->add_option("--save-fields", opt->save,
+                  "Also write each field to DIR/NAME_SHAPE.f32 (raw float32), to rerun with --input or other tools");
   cmd->callback([opt] {
     std::vector<Field> fields;
     if (!opt->input.empty()) {
@@ -142,6 +144,16 @@ void add_bench_compress_command(CLI::App &bench) {
       for (const char *phase : {"early", "late"}) {
         fields.push_back({std::string("2d-") + phase, {n2, n2}, make_wavefield(2, n2, phase)});
         fields.push_back({std::string("3d-") + phase, {n3, n3, n3}, make_wavefield(3, n3, phase)});
+      }
+    }
+    if (!opt->save.empty()) {
+      for (const Field &f : fields) {
+        std::string shape;
+        for (auto d : f.shape) shape += (shape.empty() ? "" : "x") + std::to_string(d);
+        std::string path = opt->save + "/" + f.name + "_" + shape + ".f32";
+        std::ofstream out(path, std::ios::binary);
+        out.write(reinterpret_cast<const char *>(f.data.data()), std::streamsize(f.data.size() * sizeof(float)));
+        TENET_USER_CHECK(out, "cannot write ", path);
       }
     }
     std::vector<std::string> codecs;

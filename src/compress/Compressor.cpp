@@ -70,8 +70,9 @@ ArrayDesc describe(DType dtype, std::span<const std::int64_t> shape) {
     TENET_USER_CHECK(shape[d] >= 1, "compression shape has extent ", shape[d], " in dimension ", d,
                      "; every extent must be at least 1");
     a.dims[3 - shape.size() + d] = shape[d];
+    // Checked before multiplying, so huge extents cannot wrap the product.
+    TENET_USER_CHECK(std::uint64_t(shape[d]) <= internal::kMaxElements / count, "array too large to compress");
     count *= std::uint64_t(shape[d]);
-    TENET_USER_CHECK(count <= internal::kMaxElements, "array too large to compress");
   }
   return a;
 }

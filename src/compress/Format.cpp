@@ -144,8 +144,10 @@ Header read_header(std::span<const std::uint8_t> buf) {
     std::uint64_t n = get_at<std::uint64_t>(p, 12 + 8 * d);
     TENET_USER_CHECK(n >= 1 && n <= kMaxElements && (d >= 3 - ndim || n == 1),
                      "corrupt compressed data: dimension ", d, " is ", n);
+    // Checked before multiplying: extents of 2^32 and more would wrap the product (found by
+    // the fuzz target: a wrapped count of 0 divided by zero in the slab plan).
+    TENET_USER_CHECK(n <= kMaxElements / count, "corrupt compressed data: too many elements");
     count *= n;
-    TENET_USER_CHECK(count <= kMaxElements, "corrupt compressed data: too many elements");
     h.array.dims[d] = static_cast<std::int64_t>(n);
   }
   h.param = get_at<double>(p, 36);

@@ -1,20 +1,23 @@
 // sz: our own SZ-style error-bounded compressor.
 //
 // Why our own: Debian has no package of SZ3 (or SZ2), and nothing outside Debian may be
-// installed, so the algorithm (published by Di, Tao, Liang, Zhao et al.) is reimplemented here
-// from its description, shaped for checkpoints: float32/float64, 1-3D, blocks on threads.
+// installed, so the algorithm (published by Di, Tao, Liang, Zhao et al.; the level-dependent
+// bounds from QoZ, Liu et al. 2022) is reimplemented here from its description, shaped for
+// checkpoints: float32/float64, 1-3D, slabs on threads.
 //
 // Pipeline, per slab of the array (slabs along the slowest dimension, independent, one thread
 // each; their layout depends only on the shape, so the bytes never depend on the thread count):
 //   1. prediction from already reconstructed values: Lorenzo (1D/2D/3D), or multilevel
 //      interpolation as in SZ3 (from a coarse grid to the full one, halving the stride each
-//      level, one dimension at a time, with linear or cubic splines). The predictor and a bound
-//      factor for coarse levels are chosen once per array by compressing a sample of it with
-//      each candidate and keeping the cheapest (entropy of its codes plus escapes).
+//      level, one dimension at a time in a chosen order, with linear or cubic splines). Coarse
+//      levels feed every prediction below them, so level l (1 the finest) gets the bound
+//      eb / min(alpha^(l-1), beta). Predictor, dimension order, alpha and beta are chosen once
+//      per array by compressing a sample of it with candidates and keeping the smallest.
 //   2. linear quantisation of the prediction error with bins of width 2*bound; a value whose
 //      bin is out of range, or whose reconstruction misses the bound, is an escape stored
 //      exactly (NaN and Inf always are).
-//   3. canonical Huffman coding of the bin codes, then zstd over codes, table and escapes.
+//   3. context-adaptive binary range coding of the bin codes (CodeCoder.h: each code is
+//      modelled from its already coded neighbours), the escapes stored raw after them.
 //
 // The bound is checked on every element against the value the decompressor will produce: both
 // sides run the same templates (same traversal, same predictor arithmetic in T, same
@@ -27,17 +30,21 @@
 #include <cmath>
 #include <limits>
 
+#include "compress/CodeCoder.h"
 #include "compress/Format.h"
-#include "compress/Huffman.h"
 
 namespace tenet::internal {
 
 namespace {
 
-constexpr int kRadius = 32768;  // codes 1..65535 hold q + kRadius; 0 marks an escape
-constexpr int kZstdLevel = 3;
-
 enum class Predictor : std::uint8_t { Lorenzo = 0, Linear = 1, Cubic = 2 };
+
+/// Everything the decoder must know to retrace the compressor's traversal.
+struct Params {
+  Predictor predictor = Predictor::Cubic;
+  std::array<std::uint8_t, 3> order{2, 1, 0};  ///< dimensions in the order each level visits them
+  double alpha = 1, beta = 1;                   ///< level bounds: eb / min(alpha^(l-1), beta)
+};
 
 struct Dims3 {
   std::int64_t n[3];
@@ -54,7 +61,7 @@ T bin_width(double bound) {
   double w = 2.0 * bound;
   // Widths beyond T's range would make every reconstruction Inf or NaN; cap them (the check
   // against the bound still decides).
-  double cap = double(std::numeric_limits<T>::max()) / (4.0 * kRadius);
+  double cap = double(std::numeric_limits<T>::max()) / (4.0 * kMaxBin);
   return static_cast<T>(std::min(w, cap));
 }
 
@@ -63,7 +70,7 @@ template <class T>
 struct Quantize {
   double eb = 0, inv = 0;
   T ebx2 = 0;
-  std::uint16_t *codes = nullptr;
+  std::int16_t *codes = nullptr;
   std::vector<T> *escapes = nullptr;
 
   void set_bound(double bound) {
@@ -74,16 +81,16 @@ struct Quantize {
   [[gnu::always_inline]] inline void operator()(T *p, T pred) {
     T x = *p;
     double d = (double(x) - double(pred)) * inv;
-    if (std::fabs(d) < kRadius - 1) {  // false for NaN
+    if (std::fabs(d) < kMaxBin) {  // false for NaN
       int q = static_cast<int>(d + (d >= 0 ? 0.5 : -0.5));
       T r = reconstruct(pred, q, ebx2);
       if (std::fabs(double(r) - double(x)) <= eb) {
         *p = r;
-        *codes++ = static_cast<std::uint16_t>(q + kRadius);
+        *codes++ = static_cast<std::int16_t>(q);
         return;
       }
     }
-    *codes++ = 0;
+    *codes++ = kEscapeCode;
     escapes->push_back(x);  // *p keeps x: stored exactly
   }
 };
@@ -93,16 +100,16 @@ struct Quantize {
 template <class T>
 struct Dequantize {
   T ebx2 = 0;
-  const std::uint16_t *codes = nullptr;
+  const std::int16_t *codes = nullptr;
   const T *escapes = nullptr;
   std::size_t n_escapes = 0, used = 0;
   bool bad = false;
 
   void set_bound(double bound) { ebx2 = bin_width<T>(bound); }
   [[gnu::always_inline]] inline void operator()(T *p, T pred) {
-    std::uint16_t c = *codes++;
-    if (c) {
-      *p = reconstruct(pred, int(c) - kRadius, ebx2);
+    const std::int16_t c = *codes++;
+    if (c != kEscapeCode) {
+      *p = reconstruct(pred, int(c), ebx2);
     } else if (used < n_escapes) {
       *p = escapes[used++];
     } else {
@@ -194,155 +201,272 @@ inline void run_case(Case k, T *p, std::ptrdiff_t step, std::int64_t count, std:
   }
 }
 
-/// Multilevel interpolation (SZ3): the origin first, then for strides s = 2^(L-1) .. 1, for
-/// each dimension in turn, the points at odd multiples of s along it, from neighbours at +-s
-/// (and +-3s for cubic) already known. Coarse levels (s >= 4) hold few points but feed every
-/// prediction below them, so they may get `coarse` times the bound.
-template <class T, class Op>
-void interpolate(T *f, const Dims3 &d, bool cubic, double eb, double coarse, Op &op) {
-  const std::ptrdiff_t st[3] = {d.n[1] * d.n[2], d.n[2], 1};
-  std::int64_t nmax = std::max({d.n[0], d.n[1], d.n[2]});
+/// One pass of the multilevel interpolation: the points at odd multiples of `s` along `dim`,
+/// on the grid that `start` and `step` describe along all three dimensions.
+struct InterpPass {
+  int level;  // 1 is the finest (stride 1)
+  std::int64_t s;
+  int dim;
+  std::int64_t start[3], step[3];
+};
+
+/// Levels of the interpolation: strides 2^(levels-1) .. 1 cover the longest dimension.
+inline int interp_levels(const Dims3 &d) {
+  const std::int64_t nmax = std::max({d.n[0], d.n[1], d.n[2]});
   int levels = 0;
   while ((std::int64_t(1) << levels) < nmax) ++levels;
-  op.set_bound(levels >= 3 ? eb * coarse : eb);
-  op(f, T(0));
-  for (int l = levels; l >= 1; --l) {
+  return levels;
+}
+
+/// Calls fn(pass) for every pass in coding order: for strides s = 2^(L-1) .. 1, for each
+/// dimension in `order` in turn, the points at odd multiples of s along it, from neighbours at
+/// +-s (and +-3s for cubic) already known. The origin comes before all of them.
+template <class Fn>
+void for_each_interp_pass(const Dims3 &d, const std::array<std::uint8_t, 3> &order, Fn &&fn) {
+  for (int l = interp_levels(d); l >= 1; --l) {
     const std::int64_t s = std::int64_t(1) << (l - 1);
-    op.set_bound(s >= 4 ? eb * coarse : eb);
-    for (int dim = 0; dim < 3; ++dim) {
+    for (int k = 0; k < 3; ++k) {
+      const int dim = order[k];
       if (d.n[dim] <= s) continue;
-      std::int64_t start[3], step[3];
-      for (int e = 0; e < 3; ++e) {
-        start[e] = 0;
-        step[e] = e < dim ? s : 2 * s;
-      }
-      start[dim] = s;
-      const std::ptrdiff_t off = s * st[dim];
-      const std::int64_t n = d.n[dim];
-      const std::int64_t n2 = d.n[2];
-      for (std::int64_t i0 = start[0]; i0 < d.n[0]; i0 += step[0]) {
-        for (std::int64_t i1 = start[1]; i1 < d.n[1]; i1 += step[1]) {
-          T *row = f + i0 * st[0] + i1 * st[1];
-          if (dim != 2) {
-            // Same case for the whole row: it depends on the coordinate along `dim` only.
-            const std::int64_t c = dim == 0 ? i0 : i1;
-            run_case(classify(c, s, n, cubic), row, step[2], (n2 + step[2] - 1) / step[2], off, op);
-            continue;
-          }
-          // Along the row the points are c_k = s + 2sk, k < count: the few near the ends one by
-          // one, the interior k in [kb, ke) in one branch-free run (interior: c >= 3s and
-          // c + 3s < n for cubic, c + s < n for linear).
-          const std::int64_t count = (n + s - 1) / (2 * s);
-          const std::int64_t rlim = cubic ? n - 3 * s : n - s;
-          const std::int64_t kb = std::min<std::int64_t>(cubic ? 1 : 0, count);
-          const std::int64_t ke = std::max(kb, std::min(count, rlim > s ? (rlim + s - 1) / (2 * s) : 0));
-          for (std::int64_t k = 0; k < kb; ++k)
-            run_case(classify(s + 2 * s * k, s, n, cubic), row + s + 2 * s * k, 0, 1, off, op);
-          run_case(cubic ? Case::Cubic : Case::Linear, row + s + 2 * s * kb, 2 * s, ke - kb, off, op);
-          for (std::int64_t k = ke; k < count; ++k)
-            run_case(classify(s + 2 * s * k, s, n, cubic), row + s + 2 * s * k, 0, 1, off, op);
-        }
-      }
+      InterpPass p{l, s, dim, {0, 0, 0}, {2 * s, 2 * s, 2 * s}};
+      for (int j = 0; j < k; ++j) p.step[order[j]] = s;  // dimensions already refined at this level
+      p.start[dim] = s;
+      fn(p);
     }
   }
 }
 
+/// Coarse levels feed every prediction below them, so they get a tighter bound (QoZ).
+inline double level_bound(double eb, const Params &prm, int level) {
+  return eb / std::min(std::pow(prm.alpha, level - 1), prm.beta);
+}
+
+inline int level_group(int level) { return level <= 1 ? 0 : level == 2 ? 1 : 2; }
+
+/// The passes of the codes (CodeCoder.h) that `traverse` produces on `d`, in its order.
+std::vector<CodePass> code_passes(const Dims3 &d, const Params &prm) {
+  std::vector<CodePass> passes;
+  if (prm.predictor == Predictor::Lorenzo) {
+    passes.push_back({0, d.n[2], d.n[1], d.n[0], 0});
+    return passes;
+  }
+  std::size_t at = 0;
+  passes.push_back({at++, 1, 1, 1, 2});  // the origin
+  for_each_interp_pass(d, prm.order, [&](const InterpPass &p) {
+    auto extent = [&](int e) { return (d.n[e] - p.start[e] + p.step[e] - 1) / p.step[e]; };
+    CodePass c{at, extent(2), extent(1), extent(0), level_group(p.level)};
+    at += c.size();
+    passes.push_back(c);
+  });
+  return passes;
+}
+
+/// Multilevel interpolation (SZ3) over the passes of for_each_interp_pass.
 template <class T, class Op>
-void traverse(Predictor pred, T *f, const Dims3 &d, double eb, double coarse, Op &op) {
-  switch (pred) {
+void interpolate(T *f, const Dims3 &d, const Params &prm, double eb, Op &op) {
+  const bool cubic = prm.predictor == Predictor::Cubic;
+  const std::ptrdiff_t st[3] = {d.n[1] * d.n[2], d.n[2], 1};
+  op.set_bound(level_bound(eb, prm, interp_levels(d) + 1));
+  op(f, T(0));
+  for_each_interp_pass(d, prm.order, [&](const InterpPass &p) {
+    op.set_bound(level_bound(eb, prm, p.level));
+    const std::int64_t s = p.s;
+    const int dim = p.dim;
+    const std::ptrdiff_t off = s * st[dim];
+    const std::int64_t n = d.n[dim];
+    const std::int64_t n2 = d.n[2];
+    for (std::int64_t i0 = p.start[0]; i0 < d.n[0]; i0 += p.step[0]) {
+      for (std::int64_t i1 = p.start[1]; i1 < d.n[1]; i1 += p.step[1]) {
+        T *row = f + i0 * st[0] + i1 * st[1];
+        if (dim != 2) {
+          // Same case for the whole row: it depends on the coordinate along `dim` only.
+          const std::int64_t c = dim == 0 ? i0 : i1;
+          run_case(classify(c, s, n, cubic), row, p.step[2], (n2 + p.step[2] - 1) / p.step[2], off, op);
+          continue;
+        }
+        // Along the row the points are c_k = s + 2sk, k < count: the few near the ends one by
+        // one, the interior k in [kb, ke) in one branch-free run (interior: c >= 3s and
+        // c + 3s < n for cubic, c + s < n for linear).
+        const std::int64_t count = (n + s - 1) / (2 * s);
+        const std::int64_t rlim = cubic ? n - 3 * s : n - s;
+        const std::int64_t kb = std::min<std::int64_t>(cubic ? 1 : 0, count);
+        const std::int64_t ke = std::max(kb, std::min(count, rlim > s ? (rlim + s - 1) / (2 * s) : 0));
+        for (std::int64_t k = 0; k < kb; ++k)
+          run_case(classify(s + 2 * s * k, s, n, cubic), row + s + 2 * s * k, 0, 1, off, op);
+        run_case(cubic ? Case::Cubic : Case::Linear, row + s + 2 * s * kb, 2 * s, ke - kb, off, op);
+        for (std::int64_t k = ke; k < count; ++k)
+          run_case(classify(s + 2 * s * k, s, n, cubic), row + s + 2 * s * k, 0, 1, off, op);
+      }
+    }
+  });
+}
+
+template <class T, class Op>
+void traverse(const Params &prm, T *f, const Dims3 &d, double eb, Op &op) {
+  switch (prm.predictor) {
     case Predictor::Lorenzo: op.set_bound(eb); lorenzo(f, d, op); return;
-    case Predictor::Linear: interpolate(f, d, false, eb, coarse, op); return;
-    case Predictor::Cubic: interpolate(f, d, true, eb, coarse, op); return;
+    case Predictor::Linear:
+    case Predictor::Cubic: interpolate(f, d, prm, eb, op); return;
   }
 }
 
-struct Choice {
-  Predictor predictor;
-  double coarse;
-};
-
-/// Estimated compressed bits of `choice` on sample boxes of the array.
+/// Compresses the block `work` (overwritten by its reconstruction) and appends to `out`: the
+/// escape count (u64), the escapes (raw T), the range-coded codes.
 template <class T>
-double estimate_bits(const T *data, const ArrayDesc &a, const std::vector<std::array<std::int64_t, 3>> &origins,
-                     const Dims3 &box, Choice choice, double eb) {
-  std::vector<T> work(box.count());
-  std::vector<std::uint16_t> codes(box.count());
-  // Scratch kept clear between calls (only the used range is scanned and reset).
-  thread_local std::vector<std::uint32_t> hist(65536, 0);
-  std::uint16_t lo = 65535, hi = 0;
+void encode_block(T *work, const Dims3 &d, const Params &prm, double eb, std::vector<std::uint8_t> &out) {
+  // Per-thread scratch, kept between calls: fresh multi-megabyte vectors each call cost about a
+  // tenth of the compression time in page faults.
+  thread_local std::vector<std::int16_t> codes;
+  codes.resize(d.count());
   std::vector<T> escapes;
-  std::size_t total = 0;
+  Quantize<T> q;
+  q.codes = codes.data();
+  q.escapes = &escapes;
+  traverse(prm, work, d, eb, q);
+  TENET_INTERNAL_CHECK(q.codes == codes.data() + codes.size(), "sz traversal missed points");
+  ByteWriter w(out);
+  w.put<std::uint64_t>(escapes.size());
+  w.put_bytes(escapes.data(), escapes.size() * sizeof(T));
+  encode_codes(codes.data(), codes.size(), code_passes(d, prm), out);
+}
+
+/// Compressed bytes of `prm` on sample boxes of the array. The codes of all boxes go through one
+/// coder, as if the boxes were one slab: a model learning afresh in each small box would blur
+/// the differences between candidates.
+template <class T>
+std::size_t sample_bytes(const T *data, const ArrayDesc &a, const std::vector<std::array<std::int64_t, 3>> &origins,
+                         const Dims3 &box, const Params &prm, double eb) {
+  std::vector<T> work(box.count());
+  std::vector<std::int16_t> codes(box.count() * origins.size());
+  std::vector<T> escapes;
+  std::vector<CodePass> passes;
+  const std::vector<CodePass> box_passes = code_passes(box, prm);
+  Quantize<T> q;
+  q.codes = codes.data();
+  q.escapes = &escapes;
   for (const auto &o : origins) {
     for (std::int64_t i0 = 0; i0 < box.n[0]; ++i0)
       for (std::int64_t i1 = 0; i1 < box.n[1]; ++i1)
         std::memcpy(&work[(i0 * box.n[1] + i1) * box.n[2]],
                     data + ((o[0] + i0) * a.dims[1] + (o[1] + i1)) * a.dims[2] + o[2],
                     sizeof(T) * box.n[2]);
-    Quantize<T> q;
-    q.codes = codes.data();
-    q.escapes = &escapes;
-    traverse(choice.predictor, work.data(), box, eb, choice.coarse, q);
-    for (std::size_t i = 0; i < box.count(); ++i) {
-      ++hist[codes[i]];
-      lo = std::min(lo, codes[i]);
-      hi = std::max(hi, codes[i]);
+    for (CodePass p : box_passes) {
+      p.start += std::size_t(q.codes - codes.data());
+      passes.push_back(p);
     }
-    total += box.count();
+    traverse(prm, work.data(), box, eb, q);
   }
-  double bits = 0;
-  for (std::size_t c = lo; c <= hi; ++c) {
-    if (hist[c]) bits -= double(hist[c]) * std::log2(double(hist[c]) / double(total));
-    hist[c] = 0;  // leave the scratch table clear for the next call
-  }
-  return bits + double(escapes.size()) * 8.0 * sizeof(T);
+  std::vector<std::uint8_t> out;
+  encode_codes(codes.data(), codes.size(), passes, out);
+  return out.size() + escapes.size() * sizeof(T);
 }
 
+/// Chooses the parameters by compressing sample boxes with candidates, one choice at a time:
+/// the dimension order, then the level bounds, then the predictor.
 template <class T>
-Choice choose(const T *data, const ArrayDesc &a, double eb) {
-  // A bound factor of 0.5 on coarse levels (SZ3 does so) gained under 1% on wavefields here, so
-  // it is not worth sampling; the format keeps the factor for later predictors.
-  static const Choice candidates[] = {{Predictor::Cubic, 1.0}, {Predictor::Linear, 1.0}, {Predictor::Lorenzo, 1.0}};
+Params choose(const T *data, const ArrayDesc &a, double eb) {
   const std::size_t n = a.count();
-  if (n < 64) return {Predictor::Lorenzo, 1.0};
-  // Boxes of 4096 (1D, 2D) or 32768 (3D) points, about 1/64 of the array in all (at least one).
+  if (n < 64) return {Predictor::Lorenzo, {2, 1, 0}, 1, 1};
+  // Boxes of 4096 (1D, 2D) or 32768 (3D) points, about 1/64 of the array in all (at least one):
+  // each candidate costs about that fraction of the compression time.
   // 3D boxes are 32 wide because interpolation on smaller ones is dominated by their edges and
   // loses to Lorenzo in the sample while it wins by far on the whole array.
   const int real = a.ndim;
   const std::int64_t side = real == 1 ? 4096 : real == 2 ? 64 : 32;
   Dims3 box{{1, 1, 1}};
   for (int dim = 3 - real; dim < 3; ++dim) box.n[dim] = std::min(side, a.dims[dim]);
-  std::size_t boxes = std::clamp<std::size_t>(n / 64 / box.count(), 1, 16);
-  std::vector<std::array<std::int64_t, 3>> origins;
+  const std::size_t boxes = std::clamp<std::size_t>(n / 64 / box.count(), 1, 16);
+  // Candidate boxes at random places, four for each one kept. Kept are the first ones whose
+  // values span more than a few bins, then if too few, the widest of the rest: bits go where
+  // the field is busy, and on a mostly quiet wavefield random boxes are all zeros where every
+  // candidate costs the same. (Only the widest would not do either: they sit on the source,
+  // whose round wavefronts favour another dimension order than the reflections elsewhere.)
+  std::vector<std::pair<double, std::array<std::int64_t, 3>>> ranked;
   std::uint64_t state = 0x9e3779b97f4a7c15ULL;  // fixed seed: the choice is deterministic
-  for (std::size_t b = 0; b < boxes; ++b) {
+  const std::size_t tries = std::min<std::size_t>(4 * boxes, std::max<std::size_t>(boxes, n / box.count()));
+  for (std::size_t b = 0; b < tries; ++b) {
     std::array<std::int64_t, 3> o{0, 0, 0};
     for (int dim = 0; dim < 3; ++dim) {
       state = state * 6364136223846793005ULL + 1442695040888963407ULL;
       std::int64_t span = a.dims[dim] - box.n[dim] + 1;
       o[dim] = static_cast<std::int64_t>((state >> 33) % std::uint64_t(span));
     }
-    origins.push_back(o);
+    // Range over every other row of the box: enough to rank it, half the reads. NaN and Inf
+    // fail both comparisons and are ignored.
+    T lo = std::numeric_limits<T>::max(), hi = std::numeric_limits<T>::lowest();
+    for (std::int64_t i0 = 0; i0 < box.n[0]; ++i0)
+      for (std::int64_t i1 = 0; i1 < box.n[1]; i1 += 2) {
+        const T *row = data + ((o[0] + i0) * a.dims[1] + (o[1] + i1)) * a.dims[2] + o[2];
+        for (std::int64_t i2 = 0; i2 < box.n[2]; ++i2) {
+          lo = row[i2] < lo ? row[i2] : lo;
+          hi = row[i2] > hi ? row[i2] : hi;
+        }
+      }
+    ranked.push_back({hi >= lo ? double(hi) - double(lo) : 0.0, o});
+  }
+  std::vector<std::array<std::int64_t, 3>> origins;
+  for (auto &r : ranked)
+    if (origins.size() < boxes && r.first > 16 * eb) {
+      origins.push_back(r.second);
+      r.first = -1;  // taken
+    }
+  std::stable_sort(ranked.begin(), ranked.end(), [](const auto &x, const auto &y) { return x.first > y.first; });
+  for (std::size_t b = 0; origins.size() < boxes && b < ranked.size(); ++b)
+    if (ranked[b].first >= 0) origins.push_back(ranked[b].second);
+  Params best{Predictor::Cubic, {2, 1, 0}, 1.25, 2};
+  std::size_t best_bytes = sample_bytes(data, a, origins, box, best, eb);
+  auto consider = [&](const Params &p, double penalty = 1.0) {
+    const std::size_t bytes = static_cast<std::size_t>(double(sample_bytes(data, a, origins, box, p, eb)) * penalty);
+    if (bytes < best_bytes) {
+      best_bytes = bytes;
+      best = p;
+    }
+  };
+  // Order: which dimension each level refines first matters most (on the benchmark wavefields
+  // the fastest one first halves the size of the codes), then the order of the other two.
+  if (real >= 2) {
+    const Params base = best;
+    const std::array<std::uint8_t, 3> firsts[] = {{1, 2, 0}, {0, 2, 1}};
+    for (int k = 0; k < real - 1; ++k) {
+      Params p = base;
+      p.order = firsts[k];
+      consider(p);
+    }
+    if (real == 3) {
+      Params p = best;
+      std::swap(p.order[1], p.order[2]);
+      consider(p);
+    }
+  }
+  // Level bounds: alpha and beta as QoZ tunes them.
+  {
+    const Params base = best;
+    const std::pair<double, double> levels[] = {{1, 1}, {1.5, 4}};
+    for (auto [alpha, beta] : levels) {
+      Params p = base;
+      p.alpha = alpha;
+      p.beta = beta;
+      consider(p);
+    }
   }
   // Small boxes favour Lorenzo (interpolation's coarse levels and edges weigh more in them than
   // in a whole slab), so Lorenzo must beat interpolation clearly to be chosen; it is also the
   // slower predictor here.
-  Choice best = candidates[0];
-  double best_bits = std::numeric_limits<double>::infinity();
-  for (const Choice &c : candidates) {
-    double bits = estimate_bits(data, a, origins, box, c, eb);
-    if (c.predictor == Predictor::Lorenzo) bits *= 1.25;
-    if (bits < best_bits) {
-      best_bits = bits;
-      best = c;
-    }
+  {
+    Params p = best;
+    p.predictor = Predictor::Linear;
+    consider(p);
+    p.predictor = Predictor::Lorenzo;
+    consider(p, 1.25);
   }
   return best;
 }
 
 SlabPlan sz_slabs(const ArrayDesc &a) {
-  // ~256k points per slab: enough slabs for threads on a 1000^2 field, and at least 32 planes
-  // thick so the interpolation has coarse levels along every axis.
-  return plan_slabs(a, std::size_t(1) << 18, 32, 1);
+  // ~256k points per slab: enough slabs for threads on a 1000^2 field, and at least 64 planes
+  // thick so the interpolation has coarse levels along every axis (a 3D slab of 32 planes
+  // compresses 10% worse than one of 64).
+  return plan_slabs(a, std::size_t(1) << 18, 64, 1);
 }
 
 Dims3 slab_dims(const ArrayDesc &a, const SlabPlan &plan, const Slab &s) {
@@ -355,37 +479,23 @@ template <class T>
 void encode_typed(const EncodeArgs &a, std::vector<std::uint8_t> &out) {
   const T *data = static_cast<const T *>(a.data);
   const double eb = std::min(a.abs_bound, std::numeric_limits<double>::max());
-  const Choice choice = choose(data, a.array, eb);
+  const Params prm = choose(data, a.array, eb);
   SlabPlan plan = sz_slabs(a.array);
   std::vector<std::vector<std::uint8_t>> parts(plan.slabs.size());
   parallel_for(plan.slabs.size(), a.threads, [&](std::size_t i) {
     Dims3 d = slab_dims(a.array, plan, plan.slabs[i]);
     const T *src = data + plan.slabs[i].begin * plan.plane;
-    // Per-thread scratch, kept between calls: fresh multi-megabyte vectors each call cost
-    // about a tenth of the compression time in page faults. At most one slab (<= ~2M
-    // points) per thread.
-    thread_local std::vector<T> work;
-    thread_local std::vector<std::uint16_t> codes;
+    thread_local std::vector<T> work;  // per-thread scratch, as in encode_block
     work.assign(src, src + d.count());
-    codes.resize(d.count());
-    std::vector<T> escapes;
-    Quantize<T> q;
-    q.codes = codes.data();
-    q.escapes = &escapes;
-    traverse(choice.predictor, work.data(), d, eb, choice.coarse, q);
-    TENET_INTERNAL_CHECK(q.codes == codes.data() + codes.size(), "sz traversal missed points");
-    std::vector<std::uint8_t> blob;
-    blob.reserve(d.count() / 4 + 1024);
-    huffman_encode(codes.data(), codes.size(), blob);
-    ByteWriter w(blob);
-    w.put<std::uint64_t>(escapes.size());
-    w.put_bytes(escapes.data(), escapes.size() * sizeof(T));
-    parts[i] = zstd_compress(blob.data(), blob.size(), kZstdLevel);
+    parts[i].reserve(d.count() / 8 + 1024);
+    encode_block(work.data(), d, prm, eb, parts[i]);
   });
   ByteWriter w(out);
-  w.put<std::uint8_t>(static_cast<std::uint8_t>(choice.predictor));
+  w.put<std::uint8_t>(static_cast<std::uint8_t>(prm.predictor));
+  for (std::uint8_t dim : prm.order) w.put<std::uint8_t>(dim);
   w.put<double>(eb);
-  w.put<double>(choice.coarse);
+  w.put<double>(prm.alpha);
+  w.put<double>(prm.beta);
   w.put<std::uint64_t>(parts.size());
   for (auto &p : parts) w.put<std::uint64_t>(p.size());
   for (auto &p : parts) w.put_bytes(p.data(), p.size());
@@ -395,12 +505,19 @@ template <class T>
 void decode_typed(const DecodeArgs &a) {
   SlabPlan plan = sz_slabs(a.array);
   ByteReader r(a.payload, a.payload_bytes, "sz payload");
-  std::uint8_t pred = r.get<std::uint8_t>();
+  Params prm;
+  const std::uint8_t pred = r.get<std::uint8_t>();
   TENET_USER_CHECK(pred <= 2, "corrupt compressed data: sz predictor ", int(pred));
-  const Predictor predictor = static_cast<Predictor>(pred);
+  prm.predictor = static_cast<Predictor>(pred);
+  for (auto &dim : prm.order) dim = r.get<std::uint8_t>();
+  TENET_USER_CHECK(prm.order[0] < 3 && prm.order[1] < 3 && prm.order[2] < 3 && prm.order[0] != prm.order[1] &&
+                       prm.order[0] != prm.order[2] && prm.order[1] != prm.order[2],
+                   "corrupt compressed data: sz dimension order");
   const double eb = r.get<double>();
-  const double coarse = r.get<double>();
-  TENET_USER_CHECK(std::isfinite(eb) && eb >= 0 && coarse > 0 && coarse <= 1,
+  prm.alpha = r.get<double>();
+  prm.beta = r.get<double>();
+  TENET_USER_CHECK(std::isfinite(eb) && eb >= 0 && prm.alpha >= 1 && prm.alpha <= 16 && prm.beta >= 1 &&
+                       prm.beta <= 1e6,
                    "corrupt compressed data: sz bound parameters");
   TENET_USER_CHECK(r.get<std::uint64_t>() == plan.slabs.size(), "corrupt compressed data: sz slab count");
   std::vector<std::size_t> len(plan.slabs.size());
@@ -412,24 +529,20 @@ void decode_typed(const DecodeArgs &a) {
   parallel_for(plan.slabs.size(), a.threads, [&](std::size_t i) {
     Dims3 d = slab_dims(a.array, plan, plan.slabs[i]);
     const std::size_t count = d.count();
-    // Largest honest blob: table (<= 65536 * 4 + 4), stream (<= 24 bits a code), escapes.
-    const std::size_t max_blob = 4 + 65536 * 4 + 8 + count * 3 + 8 + count * sizeof(T) + 64;
-    std::vector<std::uint8_t> blob = zstd_decompress(src[i], len[i], max_blob, 16, "sz slab");
-    const std::size_t blob_size = blob.size() - 16;
-    thread_local std::vector<std::uint16_t> codes;  // per-thread scratch, as in encode
-    codes.resize(count);
-    std::size_t used = huffman_decode(blob.data(), blob_size, codes.data(), count);
-    ByteReader br(blob.data() + used, blob_size - used, "sz escapes");
-    std::uint64_t n_esc = br.get<std::uint64_t>();
-    TENET_USER_CHECK(n_esc <= count && n_esc * sizeof(T) == br.remaining(),
-                     "corrupt compressed data: sz escape count");
+    ByteReader br(src[i], len[i], "sz slab");
+    const std::uint64_t n_esc = br.get<std::uint64_t>();
+    TENET_USER_CHECK(n_esc <= count && n_esc * sizeof(T) <= br.remaining(), "corrupt compressed data: sz escape count");
     std::vector<T> escapes(n_esc);
-    std::memcpy(escapes.data(), br.take(n_esc * sizeof(T)), n_esc * sizeof(T));
+    if (n_esc) std::memcpy(escapes.data(), br.take(n_esc * sizeof(T)), n_esc * sizeof(T));
+    thread_local std::vector<std::int16_t> codes;  // per-thread scratch, as in encode_block
+    codes.resize(count);
+    const std::size_t coded = br.remaining();
+    decode_codes(br.take(coded), coded, code_passes(d, prm), codes.data(), count);
     Dequantize<T> q;
     q.codes = codes.data();
     q.escapes = escapes.data();
     q.n_escapes = n_esc;
-    traverse(predictor, out + plan.slabs[i].begin * plan.plane, d, eb, coarse, q);
+    traverse(prm, out + plan.slabs[i].begin * plan.plane, d, eb, q);
     TENET_USER_CHECK(!q.bad && q.used == n_esc, "corrupt compressed data: sz escapes do not match codes");
   });
 }
