@@ -1,6 +1,7 @@
 #include "ad/Differentiate.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "fd/Derivatives.h"
 #include "support/Error.h"
@@ -127,6 +128,7 @@ class Differentiator {
     }
     for (const auto &[raw, f] : active_) d_[raw] = make_like(*f, f->name() + suffix, halo);
     halo_ = halo;
+    at_rest_ = req.at_rest;
     t_ = grid_->time_dim();
   }
 
@@ -235,8 +237,106 @@ class Differentiator {
   // `e` with every time index moved by k.
   Expr shift_time(const Expr &e, std::int64_t k) const { return k == 0 ? e : shift(e, t_, static_cast<int>(k)); }
 
+  using ParameterTerms = std::vector<std::pair<Expr, std::vector<Expr>>>;  // target, terms
+
+  // Parameters read by the residual: pbar += -dR/dp * z[t+1] (gathered in space).
+  ParameterTerms parameter_terms(const Eq &e, const Expr &z1) const {
+    ParameterTerms groups;
+    for (const Expr &r : accesses(e.residual)) {
+      const FieldData *f = field_of(r);
+      if (!f || !params_.count(f)) continue;
+      Expr target = dot_plain(r);
+      Expr term = shift_space(-diff(e.residual, r) * z1, space_offsets(r, e.str()), -1);
+      auto g = std::find_if(groups.begin(), groups.end(), [&](const auto &p) { return p.first == target; });
+      bool dup = false;
+      if (g != groups.end())
+        for (const Expr &t : g->second) dup |= t == term;
+      if (dup) continue;
+      if (g == groups.end()) groups.push_back({target, {term}});
+      else g->second.push_back(term);
+    }
+    return groups;
+  }
+
+  // Sums the parameter terms by parts in time (see DiffRequest::at_rest): every term
+  // c * z[t+1] * w[t+k] (expanded, c free of time) becomes c * z[t+1+K-k] * w[t+K], K the
+  // largest k. Returns the levels of z that reads (t .. t+1+K-kmin), or 0, leaving the terms
+  // as they are, when a term does not have that form or there is nothing to gain. With
+  // `apply` false it only answers.
+  std::int64_t sum_by_parts(ParameterTerms &groups, const FieldData *w, const FieldData *z, bool apply) const {
+    struct Mono {
+      Expr e;
+      std::int64_t k;
+    };
+    std::vector<std::vector<Mono>> monos;
+    std::int64_t K = std::numeric_limits<std::int64_t>::min(), kmin = std::numeric_limits<std::int64_t>::max();
+    for (auto &[target, ts] : groups) {
+      std::vector<Mono> ms;
+      for (const Expr &t : ts) {
+        Expr x = expand(t);
+        for (const Expr &m : x.kind() == NodeKind::Add ? x.ops() : std::vector<Expr>{x}) {
+          int state = 0, adj = 0, other_time = 0;
+          std::int64_t k = 0;
+          for (const Expr &a : accesses(m)) {
+            const FieldData *f = field_of(a);
+            if (f == w) {
+              ++state;
+              k = time_offset(a);
+            } else if (f == z) {
+              ++adj;
+              if (time_offset(a) != 1) return 0;
+            } else if (f->has_time()) {
+              ++other_time;
+            }
+          }
+          // exactly one state and one adjoint access, each to the first power
+          if (state != 1 || adj != 1 || other_time != 0 || !linear_in_accesses(m)) return 0;
+          ms.push_back({m, k});
+          K = std::max(K, k);
+          kmin = std::min(kmin, k);
+        }
+      }
+      monos.push_back(std::move(ms));
+    }
+    if (monos.empty() || K == kmin) return 0;
+    if (apply)
+      for (std::size_t g = 0; g < groups.size(); ++g) {
+        std::vector<Expr> shifted;
+        for (const Mono &m : monos[g]) shifted.push_back(shift_time(m.e, K - m.k));
+        groups[g].second = {add(std::move(shifted))};
+      }
+    return 2 + K - kmin;
+  }
+
+  // True when every access in the monomial m is a factor of power one.
+  static bool linear_in_accesses(const Expr &m) {
+    if (m.kind() == NodeKind::Access) return true;
+    if (m.kind() != NodeKind::Mul) return m.is_number() || m.is_symbol() || accesses(m).empty();
+    int seen = 0;
+    for (const Expr &f : m.ops()) {
+      if (f.kind() == NodeKind::Access) ++seen;
+      else if (!accesses(f).empty()) return false;
+    }
+    return seen == static_cast<int>(accesses(m).size());
+  }
+
   std::vector<Eq> adjoint_time_gather(const Eq &e) {
     const FieldData *w = field_of(e.lhs);
+    if (at_rest_) {
+      // Give z the levels the parameter terms summed by parts read, before anything reads z.
+      const FieldData &zd = *d_.at(w);
+      ParameterTerms probe = parameter_terms(e, TimeFunction::from_data(d_.at(w)).at_time(t_ + Expr(1)));
+      const std::int64_t levels = sum_by_parts(probe, w, &zd, false);
+      if (levels > zd.nbuf) {
+        TimeFunctionOptions o;
+        o.dtype = zd.dtype;
+        o.dtype_set = true;
+        o.halo = zd.halo.empty() ? -1 : zd.halo[0];
+        o.time_order = zd.time_order;
+        o.buffers = static_cast<int>(levels);
+        d_[w] = TimeFunction(zd.name(), zd.grid, zd.space_order, o).data();
+      }
+    }
     const TimeFunction z = TimeFunction::from_data(d_.at(w));
     const Expr a = diff(e.residual, e.lhs);
     const Expr inv_a = Expr(1) / a;
@@ -253,22 +353,10 @@ class Differentiator {
     }
     out.emplace_back(z.at_time(t_), inv_a * add(std::move(terms)),
                      note + " (time-gather form; the adjoint holds " + w->name() + "_bar / (dR/d" + e.lhs.str() + "))");
-    // Parameters read by the residual: pbar += -dR/dp * z[t+1] (gathered in space).
-    std::vector<std::pair<Expr, std::vector<Expr>>> groups;
-    for (const Expr &r : accesses(e.residual)) {
-      const FieldData *f = field_of(r);
-      if (!f || !params_.count(f)) continue;
-      Expr target = dot_plain(r);
-      Expr term = shift_space(-diff(e.residual, r) * z1, space_offsets(r, e.str()), -1);
-      auto g = std::find_if(groups.begin(), groups.end(), [&](const auto &p) { return p.first == target; });
-      bool dup = false;
-      if (g != groups.end())
-        for (const Expr &t : g->second) dup |= t == term;
-      if (dup) continue;
-      if (g == groups.end()) groups.push_back({target, {term}});
-      else g->second.push_back(term);
-    }
-    for (auto &[target, ts] : groups) out.push_back(Inc(target, add(ts), note));
+    ParameterTerms groups = parameter_terms(e, z1);
+    const bool by_parts = at_rest_ && sum_by_parts(groups, w, z.data().get(), true) > 0;
+    for (auto &[target, ts] : groups)
+      out.push_back(Inc(target, add(ts), note + (by_parts ? " (summed by parts in time: one forward level per step)" : "")));
     // Injections into w[t+1] after the solve: the exact-gradient correction, and the adjoints
     // of what they inject (sources, parameters), reading wbar[t+1] = a * z[t+1].
     for (const Correction &c : injection_corrections(e)) {
@@ -583,6 +671,7 @@ class Differentiator {
   std::map<const FieldData *, std::shared_ptr<FieldData>> d_;
   std::set<std::pair<const FieldData *, std::int64_t>> fresh_;
   int halo_ = 0;
+  bool at_rest_ = false;
   std::vector<Eq> prepare_;
   ExprMap reciprocals_;  // a -> access to the field holding 1/a
 };

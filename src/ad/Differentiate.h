@@ -34,6 +34,14 @@ struct DiffRequest {
   /// Allow the time-gather form when the forward is one solved update, linear in its state
   /// (see adjoint()). Off: always the general level-scatter form.
   bool time_gather = true;
+  /// The forward starts at rest (every state level its first step reads is zero) and the
+  /// adjoint state starts at zero, as in FWI. The time-gather form then sums each parameter's
+  /// gradient by parts in time: sum_t z[t+1] * sum_k c_k w[t+k] becomes
+  /// sum_t w[t+K] * sum_k c_k z[t+1+K-k] (K the largest k), exact because the boundary terms
+  /// are products with zero levels. Each reverse step then reads one forward level instead of
+  /// one per time offset (for m * u.dt2: one instead of three), at the price of one more level
+  /// of the adjoint field, which the step reads anyway in part.
+  bool at_rest = false;
 };
 
 struct DerivativeOperator {

@@ -411,6 +411,8 @@ FwiGradient::FwiGradient(GradientProblem problem, GradientOptions options) : imp
   m.forward = std::make_unique<Operator>(m.equations, fo);
   DiffRequest req;
   req.parameters = {m.problem.parameter};
+  // compute() starts the forward at rest and the adjoint at zero.
+  req.at_rest = true;
   OperatorOptions ao;
   ao.name = "gradient_adjoint";
   m.adjoint = tenet::adjoint(m.equations, req, ao);

@@ -150,6 +150,9 @@ class Function {
 struct TimeFunctionOptions : FunctionOptions {
   int time_order = 2;
   std::int64_t save = 0;  ///< 0: time_order+1 modulo buffers; N: all N time levels stored
+  /// Modulo buffers when more levels than time_order+1 are live in a step (0: time_order+1);
+  /// e.g. an adjoint that also reads level t+3.
+  int buffers = 0;
 };
 
 /// A Function with a time dimension. `u()` is u[t, x...], `u.forward()` u[t+1, ...],

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <unistd.h>
 
@@ -138,6 +139,7 @@ TEST_P(CheckpointedGradient, AdapterReversesARangeFromOneState) {
   Operator fwd(p.equations());
   DiffRequest req;
   req.parameters = {p.m().data()};
+  req.at_rest = true;  // as FwiGradient asks: the same operator, so the same bits
   DerivativeOperator adj = adjoint(p.equations(), req);
   ApplyArgs args;
   args.scalars["dt"] = p.dt();
@@ -173,6 +175,43 @@ TEST_P(CheckpointedGradient, AdapterReversesARangeFromOneState) {
   std::memset(p.u().data()->buffer.get(), 0, p.u().data()->count() * p.u().data()->element_size());
   stepper.reverse(0, n / 2);
   EXPECT_TRUE(bitwise_equal(Function::from_data(adj.of("m")).get_data(), ref.gradient));
+}
+
+// DiffRequest::at_rest sums the gradient by parts in time: the adjoint reads one level of the
+// forward instead of three, keeps four levels of its own, and the gradient is the same up to
+// rounding (float64).
+TEST(gradient_ByParts, SummedByPartsTheGradientReadsOneForwardLevelAndAgrees) {
+  test::Shot shot = test::make_shot(DType::Float64, {18, 15}, 4, 60.0);
+  AcousticProblem &p = *shot.problem;
+  Operator fwd(p.equations());
+  ApplyArgs args;
+  args.scalars["dt"] = p.dt();
+  std::vector<std::vector<double>> gradients;
+  for (bool at_rest : {false, true}) {
+    DiffRequest req;
+    req.parameters = {p.m().data()};
+    req.at_rest = at_rest;
+    DerivativeOperator adj = adjoint(p.equations(), req);
+    const std::set<std::int64_t> needs = adj.forward_needs.at("u");
+    const std::set<std::int64_t> expected = at_rest ? std::set<std::int64_t>{1} : std::set<std::int64_t>{-1, 0, 1};
+    EXPECT_EQ(needs, expected);
+    EXPECT_EQ(adj.of("u")->nbuf, at_rest ? 4 : 3);
+    OperatorCheckpointable stepper(fwd, adj, {p.u().data()}, 1, p.nt() - 2, args);
+    auto rec_bar = adj.of("rec");
+    const FieldData &rec = *p.rec().data();
+    stepper.before_adjoint = [&](std::int64_t t) {
+      auto r = SparseTimeFunction::from_data(rec_bar);
+      for (std::int64_t i = 0; i < rec.npoint; ++i)
+        r.set_value(t, i, p.rec().value(t, i) - shot.observed[static_cast<std::size_t>(t * rec.npoint + i)]);
+    };
+    std::memset(p.u().data()->buffer.get(), 0, p.u().data()->count() * p.u().data()->element_size());
+    stepper.reverse(0, stepper.steps());
+    gradients.push_back(Function::from_data(adj.of("m")).get_data());
+  }
+  double peak = 0;
+  for (double v : gradients[0]) peak = std::max(peak, std::fabs(v));
+  ASSERT_GT(peak, 0.0);
+  EXPECT_LT(test::max_relative_gap(gradients[1], gradients[0]), 1e-12);
 }
 
 INSTANTIATE_TEST_SUITE_P(Dtypes, CheckpointedGradient, ::testing::Values(DType::Float64, DType::Float32),
