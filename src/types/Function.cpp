@@ -12,6 +12,18 @@ namespace tenet {
 
 void AlignedBuffer::Free::operator()(void *p) const { std::free(p); }
 
+void advise_huge_pages(void *p, std::size_t bytes) {
+#if defined(MADV_HUGEPAGE)
+  constexpr std::uintptr_t kHuge = std::uintptr_t(2) << 20;
+  const auto begin = (reinterpret_cast<std::uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
+  const auto end = (reinterpret_cast<std::uintptr_t>(p) + bytes) & ~(kHuge - 1);
+  if (end > begin) (void)madvise(reinterpret_cast<void *>(begin), end - begin, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
+
 AlignedBuffer::AlignedBuffer(std::size_t bytes, std::size_t lead) : bytes_(bytes) {
   constexpr std::size_t kHuge = std::size_t(2) << 20;
   const bool huge = bytes >= 2 * kHuge;
@@ -173,7 +185,10 @@ void Function::fill(double value, int time_buffer) {
 std::vector<double> Function::get_data(int time_buffer) const {
   check_buffer(*d_, time_buffer);
   const Grid &g = d_->grid;
-  std::vector<double> out(static_cast<std::size_t>(g.size()));
+  std::vector<double> out;
+  out.reserve(static_cast<std::size_t>(g.size()));
+  advise_huge_pages(out.data(), out.capacity() * sizeof(double));
+  out.resize(static_cast<std::size_t>(g.size()));
   // Row by row (the last dimension is contiguous in both), rows in parallel: a 256^3 gradient
   // is copied out after every FWI iteration.
   const std::int64_t len = g.shape().back();
