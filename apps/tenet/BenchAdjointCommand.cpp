@@ -23,10 +23,12 @@ namespace {
 
 // ---- bench adjoint ----
 
-// With `gradient`, the adjoint also accumulates dJ/dm (reading the forward field each step).
+// With `gradient`, the adjoint also accumulates dJ/dm (reading the forward field each step),
+// summed by parts in time as the FWI gradient does (one forward level per step).
 DerivativeOperator make_adjoint(Fields &f, bool gradient = true) {
   DiffRequest req;
   if (gradient) req.parameters = {f.m.data()};
+  req.at_rest = true;
   OperatorOptions opts;
   opts.name = "bench_adjoint";
   return adjoint({acoustic_update(f)}, req, opts);
