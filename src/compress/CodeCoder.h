@@ -12,7 +12,9 @@
  * Lorenzo sweep); each pass is a small 3D grid (planes x rows x count, count fastest) in the
  * order the predictor visits it, so a code's neighbours in the grid (left, up, up-left,
  * up-right, back) are at fixed offsets before it. Contexts use only codes, never values, so
- * the decoder decodes every code before it reconstructs anything.
+ * the decoder decodes every code before it reconstructs anything. Where the neighbours of 16
+ * codes in a row are all 0, one decision says whether the 16 are all 0 too: most codes of a
+ * quiet field then cost no decision of their own (format version 3).
  */
 #pragma once
 

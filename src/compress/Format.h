@@ -31,7 +31,7 @@ namespace tenet::internal {
 static_assert(std::endian::native == std::endian::little,
               "the compressed format is little-endian and written with memcpy");
 
-constexpr std::uint16_t kFormatVersion = 2;  // 2: sz codes range-coded with contexts
+constexpr std::uint16_t kFormatVersion = 3;  // 2: sz codes range-coded with contexts; 3: quiet blocks of zero codes
 constexpr std::size_t kHeaderBytes = 76;
 /// Largest element count a header may claim: keeps a forged header from causing a huge
 /// allocation (2^40 elements = 4 TiB of float32, far above any checkpoint).
