@@ -26,9 +26,38 @@ struct Bit {
   std::uint16_t p = kProbOne / 2;
 };
 
+/// Where the encoder's bytes leave: kept apart from the coder's state so that state never has
+/// its address taken and stays in registers through the hot loop (with it in memory, every
+/// bit waited on a store and a reload of the range).
+class ByteSink {
+ public:
+  explicit ByteSink(std::vector<std::uint8_t> &out) : out_(out) {}
+
+  // Bytes leave through `cache_` and a count of pending 0xFF bytes, so a carry out of `low`
+  // can still reach them. Returns the new low.
+  [[gnu::noinline]] std::uint64_t shift_low(std::uint64_t low) {
+    if (static_cast<std::uint32_t>(low) < 0xFF000000u || (low >> 32) != 0) {
+      const auto carry = static_cast<std::uint8_t>(low >> 32);
+      std::uint8_t b = cache_;
+      do {
+        out_.push_back(static_cast<std::uint8_t>(b + carry));
+        b = 0xFF;
+      } while (--pending_ != 0);
+      cache_ = static_cast<std::uint8_t>(low >> 24);
+    }
+    ++pending_;
+    return (low & 0x00FFFFFFu) << 8;
+  }
+
+ private:
+  std::vector<std::uint8_t> &out_;
+  std::uint8_t cache_ = 0;
+  std::uint64_t pending_ = 1;
+};
+
 class Encoder {
  public:
-  explicit Encoder(std::vector<std::uint8_t> &out) : out_(out) {}
+  explicit Encoder(ByteSink &sink) : sink_(&sink) {}
 
   // Branch-free except for the rare renormalisation: the bits of a busy field are close to
   // random, and a mispredicted branch per bit would cost more than the coding.
@@ -45,45 +74,25 @@ class Encoder {
   void raw(std::uint32_t v, int n) {
     for (int i = n - 1; i >= 0; --i) {
       range_ >>= 1;
-      if ((v >> i) & 1u) low_ += range_;
-      while (range_ < kTop) {
-        range_ <<= 8;
-        shift_low();
-      }
+      low_ += range_ & (0u - ((v >> i) & 1u));
+      if (range_ < kTop) normalize();
     }
   }
   void finish() {
-    for (int i = 0; i < 5; ++i) shift_low();
+    for (int i = 0; i < 5; ++i) low_ = sink_->shift_low(low_);
   }
 
  private:
-  [[gnu::noinline]] void normalize() {
-    while (range_ < kTop) {
+  [[gnu::always_inline]] inline void normalize() {
+    do {
       range_ <<= 8;
-      shift_low();
-    }
-  }
-  // Bytes leave through `cache_` and a count of pending 0xFF bytes, so a carry out of `low_`
-  // can still reach them.
-  void shift_low() {
-    if (static_cast<std::uint32_t>(low_) < 0xFF000000u || (low_ >> 32) != 0) {
-      const auto carry = static_cast<std::uint8_t>(low_ >> 32);
-      std::uint8_t b = cache_;
-      do {
-        out_.push_back(static_cast<std::uint8_t>(b + carry));
-        b = 0xFF;
-      } while (--pending_ != 0);
-      cache_ = static_cast<std::uint8_t>(low_ >> 24);
-    }
-    ++pending_;
-    low_ = (low_ & 0x00FFFFFFu) << 8;
+      low_ = sink_->shift_low(low_);
+    } while (range_ < kTop);
   }
 
-  std::vector<std::uint8_t> &out_;
+  ByteSink *sink_;
   std::uint64_t low_ = 0;
   std::uint32_t range_ = 0xFFFFFFFFu;
-  std::uint8_t cache_ = 0;
-  std::uint64_t pending_ = 1;
 };
 
 class Decoder {
@@ -185,10 +194,12 @@ struct Context {
   int zero, sign, mag;
 };
 
-[[gnu::always_inline]] inline Context context_of(int l, int u, int b, int ul, int ur, int group) {
-  const unsigned m = 2u * (std::abs(l) + std::abs(u) + std::abs(b)) + std::abs(ul) + std::abs(ur);
+/// The context of a code from its left neighbour `l` and the part of the context that comes from
+/// the rows above and behind: `above` = 2 (|u| + |b|) + |ul| + |ur| and `lean` = u + b.
+[[gnu::always_inline]] inline Context context_of(int l, unsigned above, int lean, int group) {
+  const unsigned m = 2u * std::abs(l) + above;
   const int a = activity_class(m);
-  const int s = std::clamp(l + u + b, -2, 2) + 2;
+  const int s = std::clamp(l + lean, -2, 2) + 2;
   return {a * kGroups + group, (s * kGroups + group) * 2 + (a > 3), a * kGroups + group};
 }
 
@@ -262,7 +273,31 @@ static_assert(kBlock % 4 == 0, "quiet blocks are tested 4 codes (8 bytes) at a t
   return (any | edge) == 0;
 }
 
-/// Runs `fn(codes + i, left, up, back, up_left, up_right, group, busy)` over every code in pass
+/// The parts of the contexts of the block cur[k0 .. k0 + kBlock) that come from the rows above
+/// and behind (see context_of), computed for the whole block at once (the compiler vectorises
+/// it) so the serial loop of the coder only adds the left neighbour. The up-right neighbour of
+/// the last code of a row is this row's first code; it is left out here (it may not be decoded
+/// yet) and added by the caller.
+struct BlockAbove {
+  std::uint32_t above[kBlock];
+  std::int32_t lean[kBlock];
+};
+
+[[gnu::always_inline]] inline void block_above(const std::int16_t *up, const std::int16_t *back, std::int64_t k0,
+                                               std::int64_t count, BlockAbove &c) {
+  std::int32_t u[kBlock + 2];
+  u[0] = k0 > 0 ? up[k0 - 1] : 0;
+  for (int j = 0; j < kBlock; ++j) u[j + 1] = up[k0 + j];
+  u[kBlock + 1] = k0 + kBlock < count ? up[k0 + kBlock] : 0;
+  for (int j = 0; j < kBlock; ++j) {
+    const std::int32_t b = back[k0 + j];
+    c.above[j] = 2u * static_cast<std::uint32_t>(std::abs(u[j + 1]) + std::abs(b)) +
+                 static_cast<std::uint32_t>(std::abs(u[j]) + std::abs(u[j + 2]));
+    c.lean[j] = u[j + 1] + b;
+  }
+}
+
+/// Runs `fn(codes + i, left, above, lean, group, busy)` over every code in pass
 /// order; neighbours outside their pass grid read as 0 (from `zeros`, which must hold at least
 /// count + 2 zeros for every pass). A block of kBlock codes at k0 (a multiple of kBlock) whose
 /// neighbours are all 0 first goes to `zero_block(cur + k0, context)`, which returns whether
@@ -293,19 +328,25 @@ void for_each_code(std::int16_t *codes, const std::vector<CodePass> &passes, con
             if (z) continue;
             busy = 1;
           }
-          std::int64_t k = k0;
-          if (k == 0) {
-            fn(cur, 0, up[0], back[0], 0, count > 1 ? up[1] : 0, group, busy);
-            k = 1;
+          BlockAbove c;
+          block_above(up, back, k0, count, c);
+          int l = k0 > 0 ? cur[k0 - 1] : 0;
+          for (int j = 0; j < kBlock - 1; ++j) {
+            fn(cur + k0 + j, l, c.above[j], c.lean[j], group, busy);
+            l = cur[k0 + j];
           }
-          for (; k < k0 + kBlock; ++k) fn(cur + k, cur[k - 1], up[k], back[k], up[k - 1], up[k + 1], group, busy);
+          // The up-right of the row's last code is this row's first code, known only now.
+          const unsigned last_ur = k0 + kBlock == count ? static_cast<unsigned>(std::abs(up[count])) : 0u;
+          fn(cur + k0 + kBlock - 1, l, c.above[kBlock - 1] + last_ur, c.lean[kBlock - 1], group, busy);
         }
-        std::int64_t k = k0;
-        if (k == 0 && count > 0) {
-          fn(cur, 0, up[0], back[0], 0, count > 1 ? up[1] : 0, group, 0);
-          k = 1;
-        }
-        for (; k < count; ++k) fn(cur + k, cur[k - 1], up[k], back[k], up[k - 1], up[k + 1], group, 0);
+        auto above = [&](std::int64_t k) {
+          const int ul = k > 0 ? up[k - 1] : 0;
+          const int ur = k + 1 < count ? up[k + 1] : k > 0 ? up[k + 1] : 0;
+          return 2u * static_cast<unsigned>(std::abs(up[k]) + std::abs(back[k])) +
+                 static_cast<unsigned>(std::abs(ul) + std::abs(ur));
+        };
+        for (std::int64_t k = k0; k < count; ++k)
+          fn(cur + k, k > 0 ? cur[k - 1] : 0, above(k), up[k] + back[k], group, 0);
       }
     }
   }
@@ -332,11 +373,13 @@ void encode_codes(const std::int16_t *codes, std::size_t n, const std::vector<Co
   check_passes(passes, n, &max_count);
   std::vector<std::int16_t> zeros(std::size_t(max_count) + 2, 0);
   auto model = std::make_unique<Model>();
-  Encoder rc(out);
+  ByteSink sink(out);
+  Encoder rc(sink);
   // for_each_code hands out mutable pointers; the encoder only reads through them.
   for_each_code(const_cast<std::int16_t *>(codes), passes, zeros.data(),
-                [&](std::int16_t *q, int l, int u, int b, int ul, int ur, int group, int busy) {
-                  encode_one(rc, *model, context_of(l, u, b, ul, ur, group), busy, *q);
+                [&](std::int16_t *q, int l, unsigned above, int lean, int group,
+                    int busy) __attribute__((always_inline)) {
+                  encode_one(rc, *model, context_of(l, above, lean, group), busy, *q);
                 },
                 [&](std::int16_t *q, int ctx) {
                   std::uint64_t any = 0;
@@ -362,8 +405,8 @@ void decode_codes(const std::uint8_t *in, std::size_t size, const std::vector<Co
   bool bad = false;
   for_each_code(
       codes, passes, zeros.data(),
-      [&](std::int16_t *q, int l, int u, int b, int ul, int ur, int group, int busy) {
-        *q = static_cast<std::int16_t>(decode_one(rc, *model, context_of(l, u, b, ul, ur, group), busy, bad));
+      [&](std::int16_t *q, int l, unsigned above, int lean, int group, int busy) __attribute__((always_inline)) {
+        *q = static_cast<std::int16_t>(decode_one(rc, *model, context_of(l, above, lean, group), busy, bad));
       },
       [&](std::int16_t *q, int ctx) {
         const bool z = !rc.bit(model->block[ctx]);
