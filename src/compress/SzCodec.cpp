@@ -96,6 +96,36 @@ struct Quantize {
     *codes++ = kEscapeCode;
     escapes->push_back(x);  // *p keeps x: stored exactly
   }
+  /// Codes the `m` (at most kChunk) values xs[0..m) given their predictions pr[0..m), exactly as
+  /// operator() would one by one, writing the values to store back in rs[0..m): branch-free so
+  /// the compiler vectorises it (which it does only with -fno-trapping-math, see
+  /// CMakeLists.txt), the rare escapes collected afterwards.
+  static constexpr int kChunk = 64;
+  void batch(const T *xs, const T *pr, T *rs, int m) {
+    std::int32_t qs[kChunk];
+    for (int j = 0; j < m; ++j) {
+      const T x = xs[j], pred = pr[j];
+      const T d = (x - pred) * inv;
+      const bool in = std::fabs(d) < T(kMaxBin);  // false for NaN and Inf
+      const T dc = in ? d : T(0);
+      const int q = static_cast<int>(dc + std::copysign(T(0.5), dc));
+      qs[j] = in ? q : kEscapeCode;
+      rs[j] = reconstruct(pred, q, ebx2);
+    }
+    std::int16_t *c = codes;
+    int bad = 0;
+    for (int j = 0; j < m; ++j) {
+      const T x = xs[j], r = rs[j];
+      const bool ok = (qs[j] != kEscapeCode) & (std::fabs(double(r) - double(x)) <= eb);
+      c[j] = ok ? static_cast<std::int16_t>(qs[j]) : kEscapeCode;
+      rs[j] = ok ? r : x;
+      bad |= !ok;
+    }
+    if (bad) [[unlikely]]
+      for (int j = 0; j < m; ++j)
+        if (c[j] == kEscapeCode) escapes->push_back(xs[j]);
+    codes = c + m;
+  }
 };
 
 /// Decompressor side: the mirror of Quantize. Running out of escapes marks the data corrupt
@@ -187,6 +217,24 @@ template <Case K, class T>
 /// Codes the points p, p+step, ... (count of them) all predicted by case K.
 template <Case K, class T, class Op>
 [[gnu::always_inline]] inline void run(T *p, std::ptrdiff_t step, std::int64_t count, std::ptrdiff_t off, Op &op) {
+  if constexpr (requires { &Op::batch; }) {
+    // Compressor: the points of a run are never each other's neighbours (odd multiples of s
+    // along the pass's dimension, predicted from even ones), so all predictions can be made
+    // before any value is replaced, and the quantisation done on chunks at once.
+    constexpr int kChunk = Op::kChunk;
+    alignas(64) T xs[kChunk], pr[kChunk], rs[kChunk];
+    for (std::int64_t k0 = 0; k0 < count; k0 += kChunk) {
+      const int m = static_cast<int>(std::min<std::int64_t>(kChunk, count - k0));
+      T *q = p + k0 * step;
+      for (int j = 0; j < m; ++j) {
+        xs[j] = q[j * step];
+        pr[j] = predict<K>(q + j * step, off);
+      }
+      op.batch(xs, pr, rs, m);
+      for (int j = 0; j < m; ++j) q[j * step] = rs[j];
+    }
+    return;
+  }
   // A local copy of the coder's state lets the compiler keep it in registers across the loop.
   Op local = op;
   for (std::int64_t k = 0; k < count; ++k, p += step) local(p, predict<K>(p, off));
