@@ -222,6 +222,10 @@ template <Case K, class T, class Op>
     // along the pass's dimension, predicted from even ones), so all predictions can be made
     // before any value is replaced, and the quantisation done on chunks at once.
     constexpr int kChunk = Op::kChunk;
+    // Not zeroed: batch() reads only the first m entries, written just before (GCC cannot see
+    // that through the call and would warn "may be used uninitialized").
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
     alignas(64) T xs[kChunk], pr[kChunk], rs[kChunk];
     for (std::int64_t k0 = 0; k0 < count; k0 += kChunk) {
       const int m = static_cast<int>(std::min<std::int64_t>(kChunk, count - k0));
@@ -233,6 +237,7 @@ template <Case K, class T, class Op>
       op.batch(xs, pr, rs, m);
       for (int j = 0; j < m; ++j) q[j * step] = rs[j];
     }
+#pragma GCC diagnostic pop
     return;
   }
   // A local copy of the coder's state lets the compiler keep it in registers across the loop.
