@@ -128,6 +128,18 @@ TEST_P(CheckpointedGradient, FullHistoryGradientMatchesCheckpointed) {
 
 // reverse(t0, t1) over several steps at once (not used by the executor) reverses like one step
 // at a time.
+// Before each reverse step t, the receiver residuals of step t seed the adjoint.
+void seed_residuals(OperatorCheckpointable &stepper, const DerivativeOperator &adj, test::Shot &shot) {
+  AcousticProblem &p = *shot.problem;
+  auto rec_bar = adj.of("rec");
+  stepper.before_adjoint = [&p, &shot, rec_bar](std::int64_t t) {
+    const FieldData &rec = *p.rec().data();
+    auto r = SparseTimeFunction::from_data(rec_bar);
+    for (std::int64_t i = 0; i < rec.npoint; ++i)
+      r.set_value(t, i, p.rec().value(t, i) - shot.observed[static_cast<std::size_t>(t * rec.npoint + i)]);
+  };
+}
+
 TEST_P(CheckpointedGradient, AdapterReversesARangeFromOneState) {
   test::Shot shot = test::make_shot(GetParam(), {16, 14}, 4, 40.0);
   AcousticProblem &p = *shot.problem;
@@ -161,13 +173,7 @@ TEST_P(CheckpointedGradient, AdapterReversesARangeFromOneState) {
   }
 
   std::memset(p.u().data()->buffer.get(), 0, p.u().data()->count() * p.u().data()->element_size());
-  auto rec_bar = adj.of("rec");
-  const FieldData &rec = *p.rec().data();
-  stepper.before_adjoint = [&](std::int64_t t) {
-    auto r = SparseTimeFunction::from_data(rec_bar);
-    for (std::int64_t i = 0; i < rec.npoint; ++i)
-      r.set_value(t, i, p.rec().value(t, i) - shot.observed[static_cast<std::size_t>(t * rec.npoint + i)]);
-  };
+  seed_residuals(stepper, adj, shot);
   const int n = stepper.steps();
   stepper.forward(0, n / 2);
   stepper.reverse(n / 2, n);  // from state n/2: steps n-1 .. n/2
@@ -197,13 +203,7 @@ TEST(gradient_ByParts, SummedByPartsTheGradientReadsOneForwardLevelAndAgrees) {
     EXPECT_EQ(needs, expected);
     EXPECT_EQ(adj.of("u")->nbuf, at_rest ? 4 : 3);
     OperatorCheckpointable stepper(fwd, adj, {p.u().data()}, 1, p.nt() - 2, args);
-    auto rec_bar = adj.of("rec");
-    const FieldData &rec = *p.rec().data();
-    stepper.before_adjoint = [&](std::int64_t t) {
-      auto r = SparseTimeFunction::from_data(rec_bar);
-      for (std::int64_t i = 0; i < rec.npoint; ++i)
-        r.set_value(t, i, p.rec().value(t, i) - shot.observed[static_cast<std::size_t>(t * rec.npoint + i)]);
-    };
+    seed_residuals(stepper, adj, shot);
     std::memset(p.u().data()->buffer.get(), 0, p.u().data()->count() * p.u().data()->element_size());
     stepper.reverse(0, stepper.steps());
     gradients.push_back(Function::from_data(adj.of("m")).get_data());
