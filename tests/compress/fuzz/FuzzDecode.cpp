@@ -6,8 +6,12 @@
 // The first input byte is a switch, the rest the buffer. With bit 0 set, the checksums in the
 // header are recomputed first: mutated payloads otherwise stop at the checksum test and the
 // codecs' own decoders never see them.
+#include "FuzzDecode.h"
+
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -30,18 +34,32 @@ void reseal(std::vector<std::uint8_t> &buf) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
-  if (size < 1) return 0;
+namespace tenet::test {
+
+FuzzOutcome fuzz_decode_one(const std::uint8_t *data, std::size_t size) {
+  if (size < 1) return FuzzOutcome::Skipped;
   // An exact-size copy: AddressSanitizer then catches a read one byte past the buffer.
   std::vector<std::uint8_t> buf(data + 1, data + size);
   if (data[0] & 1) reseal(buf);
   try {
-    const tenet::CompressedInfo info = tenet::inspect_compressed(buf);
+    const CompressedInfo info = inspect_compressed(buf);
     // A valid header may describe a huge array; decoding it would only measure the allocator.
-    if (info.raw_bytes > (std::size_t(16) << 20)) return 0;
-    (void)tenet::decompress_any(buf, nullptr, 1);
-  } catch (const tenet::Error &) {
-    // Rejected with a message: what a decoder must do with bad input.
+    if (info.raw_bytes > (std::size_t(16) << 20)) return FuzzOutcome::Skipped;
+    const std::vector<std::uint8_t> out = decompress_any(buf, nullptr, 1);
+    // Whatever a decoder accepts, it must return exactly the array its header describes.
+    if (out.size() != info.raw_bytes) {
+      std::fprintf(stderr, "decoded %zu bytes where the header says %zu\n", out.size(), info.raw_bytes);
+      std::abort();
+    }
+    return FuzzOutcome::Decoded;
+  } catch (const Error &) {
+    return FuzzOutcome::Rejected;  // rejected with a message: what a decoder must do with bad input
   }
+}
+
+}  // namespace tenet::test
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
+  (void)tenet::test::fuzz_decode_one(data, size);
   return 0;
 }
