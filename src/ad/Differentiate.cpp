@@ -263,7 +263,16 @@ class Differentiator {
   // largest k. Returns the levels of z that reads (t .. t+1+K-kmin), or 0, leaving the terms
   // as they are, when a term does not have that form or there is nothing to gain. With
   // `apply` false it only answers.
-  std::int64_t sum_by_parts(ParameterTerms &groups, const FieldData *w, const FieldData *z, bool apply) const {
+  //
+  // `fresh`: one step earlier instead, c * z[t+K-k] * w[t+K-1], so that the step reads the
+  // level z[t] it has just computed (at the point it computed it) and no level beyond those
+  // its stencil reads: the sum over the steps differs from the other form only by the terms
+  // of the first and last reverse steps, products with zero levels again (the adjoint's
+  // initial levels, and w[time_m+K-1], one of the levels the forward's first step reads).
+  // Needs every z access at space offset zero (else 0); z then keeps t .. t+K-kmin, and the
+  // caller must add what sparse injections into z[t] after the stencil contribute.
+  std::int64_t sum_by_parts(ParameterTerms &groups, const FieldData *w, const FieldData *z, bool apply,
+                            bool fresh) const {
     struct Mono {
       Expr e;
       std::int64_t k;
@@ -285,6 +294,8 @@ class Differentiator {
             } else if (f == z) {
               ++adj;
               if (time_offset(a) != 1) return 0;
+              if (fresh && space_offsets(a, m.str()) != std::vector<std::int64_t>(static_cast<std::size_t>(grid_->ndim()), 0))
+                return 0;
             } else if (f->has_time()) {
               ++other_time;
             }
@@ -302,10 +313,10 @@ class Differentiator {
     if (apply)
       for (std::size_t g = 0; g < groups.size(); ++g) {
         std::vector<Expr> shifted;
-        for (const Mono &m : monos[g]) shifted.push_back(shift_time(m.e, K - m.k));
+        for (const Mono &m : monos[g]) shifted.push_back(shift_time(m.e, (fresh ? K - 1 : K) - m.k));
         groups[g].second = {add(std::move(shifted))};
       }
-    return 2 + K - kmin;
+    return (fresh ? 1 : 2) + K - kmin;
   }
 
   // True when every access in the monomial m is a factor of power one.
@@ -322,11 +333,14 @@ class Differentiator {
 
   std::vector<Eq> adjoint_time_gather(const Eq &e) {
     const FieldData *w = field_of(e.lhs);
+    bool fresh = false;  // the by-parts form reading the level z[t] this step computes
     if (at_rest_) {
       // Give z the levels the parameter terms summed by parts read, before anything reads z.
       const FieldData &zd = *d_.at(w);
       ParameterTerms probe = parameter_terms(e, TimeFunction::from_data(d_.at(w)).at_time(t_ + Expr(1)));
-      const std::int64_t levels = sum_by_parts(probe, w, &zd, false);
+      std::int64_t levels = sum_by_parts(probe, w, &zd, false, true);
+      fresh = levels > 0;
+      if (!fresh) levels = sum_by_parts(probe, w, &zd, false, false);
       if (levels > zd.nbuf) {
         TimeFunctionOptions o;
         o.dtype = zd.dtype;
@@ -354,9 +368,12 @@ class Differentiator {
     out.emplace_back(z.at_time(t_), inv_a * add(std::move(terms)),
                      note + " (time-gather form; the adjoint holds " + w->name() + "_bar / (dR/d" + e.lhs.str() + "))");
     ParameterTerms groups = parameter_terms(e, z1);
-    const bool by_parts = at_rest_ && sum_by_parts(groups, w, z.data().get(), true) > 0;
+    const bool by_parts = at_rest_ && sum_by_parts(groups, w, z.data().get(), true, fresh) > 0;
     for (auto &[target, ts] : groups)
-      out.push_back(Inc(target, add(ts), note + (by_parts ? " (summed by parts in time: one forward level per step)" : "")));
+      out.push_back(Inc(target, add(ts), note + (by_parts ? fresh ? " (summed by parts in time: one forward level per "
+                                                                    "step, and the level of z this step computes)"
+                                                              : " (summed by parts in time: one forward level per step)"
+                                                          : "")));
     // Injections into w[t+1] after the solve: the exact-gradient correction, and the adjoints
     // of what they inject (sources, parameters), reading wbar[t+1] = a * z[t+1].
     for (const Correction &c : injection_corrections(e)) {
@@ -380,6 +397,15 @@ class Differentiator {
         Eq s = SparseTimeFunction::from_data(f.sparse).inject(dot(r), c);
         s.note = "adjoint of " + (f.note.empty() ? "interpolation" : f.note);
         out.push_back(s);
+        // The by-parts sums read z[t] before this seeds it: add the seed's share.
+        if (g == w && by_parts && fresh)
+          for (const auto &[target, ts] : groups) {
+            const Expr share = diff(add(ts), z.at_time(t_));
+            if (share.is_zero()) continue;
+            Eq gs = SparseTimeFunction::from_data(f.sparse).inject(target, c * share);
+            gs.note = note + ": the share of the seed of " + z.name() + "[t] in the gradient summed by parts";
+            out.push_back(gs);
+          }
       }
     }
     return out;

@@ -37,10 +37,13 @@ struct DiffRequest {
   /// The forward starts at rest (every state level its first step reads is zero) and the
   /// adjoint state starts at zero, as in FWI. The time-gather form then sums each parameter's
   /// gradient by parts in time: sum_t z[t+1] * sum_k c_k w[t+k] becomes
-  /// sum_t w[t+K] * sum_k c_k z[t+1+K-k] (K the largest k), exact because the boundary terms
+  /// sum_t w[t+K-1] * sum_k c_k z[t+K-k] (K the largest k), exact because the boundary terms
   /// are products with zero levels. Each reverse step then reads one forward level instead of
-  /// one per time offset (for m * u.dt2: one instead of three), at the price of one more level
-  /// of the adjoint field, which the step reads anyway in part.
+  /// one per time offset (for m * u.dt2: u[t] instead of u[t-1], u[t], u[t+1]), and of the
+  /// adjoint only the levels its stencil reads plus the one it has just computed, at the same
+  /// point (so the gradient costs one array read and the gradient's update per point). Where
+  /// a parameter is read at a space offset, the sum is shifted by one step less (z[t+1+K-k],
+  /// w[t+K]: one more adjoint level).
   bool at_rest = false;
 };
 

@@ -529,7 +529,7 @@ GradientResult FwiGradient::compute(std::span<const double> observed_span) {
   // Summed in time order, so every strategy gives the same rounding.
   for (double v : misfit_at) r.misfit += v;
   r.gradient_field = m.gradient;
-  r.gradient = Function::from_data(m.gradient).get_data();
+  if (m.options.copy_gradient) r.gradient = Function::from_data(m.gradient).get_data();
   r.seconds_total = since(start);
   return r;
 }
