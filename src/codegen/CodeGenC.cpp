@@ -299,10 +299,17 @@ class Emitter {
         o << p3 << "const " << (v ? "vreal_" : dtype_ctype(k_.dtype)) << " " << name_of(st->lhs) << " = "
           << print_c(st->rhs, vo) << ";\n";
       } else {
-        const VectorRow &r = plan->rows[static_cast<std::size_t>(plan->where.at(st->lhs).first)];
+        const std::size_t row = static_cast<std::size_t>(plan->where.at(st->lhs).first);
+        const VectorRow &r = plan->rows[row];
         const std::string addr = "*(vreal_ *)" + address(r, zs);
         std::string value = print_c(st->rhs, vo);
         if (!is_vector(st->rhs)) value = "(vreal_){0} + (" + value + ")";
+        if (r.forwarded) {  // later statements read the stored value from its register
+          o << p3 << "const vreal_ " << reg[row] << " = "
+            << (st->accumulate ? "*(const vreal_ *)" + address(r, zs) + " + (" + value + ")" : value) << ";\n";
+          o << p3 << addr << " = " << reg[row] << ";\n";
+          continue;
+        }
         o << p3 << addr << (st->accumulate ? " += " : " = ") << value << ";\n";
       }
     }

@@ -1,6 +1,8 @@
 #include "ir/VectorPlan.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "symbolic/Transform.h"
 
@@ -42,6 +44,9 @@ std::optional<VectorPlan> plan_vector_loop(const Kernel &k, const Stmt &loop, in
   VectorPlan plan;
   plan.width = width;
   std::unordered_map<Expr, int> row_of;
+  // Per row: statements writing it, the last of them, and the first statement reading it.
+  std::vector<int> writes, written_at, first_read;
+  int stmt = 0;
   // Registers one access; false when it is not a grid row at a constant offset along z.
   auto add = [&](const Expr &a, bool write) {
     const FieldData *f = field_of(a);
@@ -58,10 +63,22 @@ std::optional<VectorPlan> plan_vector_loop(const Kernel &k, const Stmt &loop, in
     idx.back() = z;
     Expr at = access(a->field, idx);
     auto [it, fresh] = row_of.emplace(at, static_cast<int>(plan.rows.size()));
-    if (fresh) plan.rows.push_back(VectorRow{at, {}, false});
-    VectorRow &r = plan.rows[static_cast<std::size_t>(it->second)];
-    if (write) r.written = true;
-    else r.offsets.insert(static_cast<int>(o));
+    if (fresh) {
+      plan.rows.push_back(VectorRow{at, {}, false, false});
+      writes.push_back(0);
+      written_at.push_back(-1);
+      first_read.push_back(std::numeric_limits<int>::max());
+    }
+    const auto i = static_cast<std::size_t>(it->second);
+    VectorRow &r = plan.rows[i];
+    if (write) {
+      r.written = true;
+      ++writes[i];
+      written_at[i] = stmt;
+    } else {
+      r.offsets.insert(static_cast<int>(o));
+      first_read[i] = std::min(first_read[i], stmt);
+    }
     plan.where[a] = {it->second, static_cast<int>(o)};
     return true;
   };
@@ -78,11 +95,18 @@ std::optional<VectorPlan> plan_vector_loop(const Kernel &k, const Stmt &loop, in
     }
     for (const Expr &a : accesses(s->rhs))
       if (!add(a, false)) return std::nullopt;
+    ++stmt;
   }
   // A row read and written in the same body would need the scalar order of its statements
-  // (rows of other time levels or at other outer offsets are other memory).
-  for (const VectorRow &r : plan.rows)
-    if (r.written && !r.offsets.empty()) return std::nullopt;
+  // (rows of other time levels or at other outer offsets are other memory), unless it is
+  // written once and only read afterwards at the point written: then the reads take the
+  // value from the register the store came from, which is what the scalar order gives.
+  for (std::size_t i = 0; i < plan.rows.size(); ++i) {
+    VectorRow &r = plan.rows[i];
+    if (!r.written || r.offsets.empty()) continue;
+    if (writes[i] != 1 || r.offsets != std::set<int>{0} || first_read[i] <= written_at[i]) return std::nullopt;
+    r.forwarded = true;
+  }
   return plan;
 }
 

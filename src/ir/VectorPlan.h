@@ -16,6 +16,10 @@ struct VectorRow {
   Expr at;                  ///< the access at offset 0 along the loop dimension
   std::set<int> offsets;    ///< offsets read along the loop dimension
   bool written = false;
+  /// Written once and read afterwards, at offset 0 only: later statements read the value
+  /// just stored from its register (e.g. the adjoint level a step computes, read again by
+  /// the gradient update in the same loop).
+  bool forwarded = false;
 };
 
 /// The plan for one innermost loop over the last grid dimension whose body is arithmetic
@@ -29,7 +33,8 @@ struct VectorPlan {
 
 /// The plan for `loop` with vectors of `vector_bytes`, or nothing when the loop does not
 /// qualify: not over the last dimension, calls (sqrt, exp, ...), accesses to other data or at
-/// offsets beyond one vector, integer temporaries, or a row both written and read.
+/// offsets beyond one vector, integer temporaries, or a row both written and read (but for a
+/// row written once and read at offset 0 by later statements only, see VectorRow::forwarded).
 std::optional<VectorPlan> plan_vector_loop(const Kernel &k, const Stmt &loop, int vector_bytes);
 
 }  // namespace tenet

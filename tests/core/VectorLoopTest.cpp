@@ -104,14 +104,25 @@ TEST(core_VectorPlan, RotatedRowsPrefetchAndTheLoopsThatStayScalar) {
   const std::string &c = op.ccode();
   EXPECT_NE(c.find("__builtin_shufflevector"), std::string::npos) << c;
   EXPECT_NE(c.find("__builtin_prefetch"), std::string::npos) << c;
-  // A row written and then read in the same loop body keeps the order of its statements.
-  Function v("v", g, 4), w("w", g, 4);
+  // A row written and then read at the same point in the same loop body keeps the order of
+  // its statements: the later statement reads the stored value from its register (as the
+  // gradient update reads the adjoint level its step has just computed), also after an
+  // increment.
+  Function v("v", g, 4), w("w", g, 4), y("y", g, 4);
   m.set_data(std::span<const double>(pattern(g, 0.5)));
-  Operator chain({Eq(v(), Expr(m) * Expr(m) + Expr(1), "write"), Eq(w(), Expr(v) * Expr(2), "read back")});
+  y.set_data(std::span<const double>(pattern(g, 1.5)));
+  Operator chain({Eq(v(), Expr(m) * Expr(m) + Expr(1), "write"), Eq(w(), Expr(v) * Expr(2), "read back"),
+                  Inc(y(), Expr(m), "increment"), Inc(w(), Expr(y) * Expr(3), "read the increment back")});
+  EXPECT_NE(chain.ccode().find("vreal_ *)&v["), std::string::npos) << chain.ccode();
+  const auto y0 = y.get_data();
   chain.apply(ApplyArgs{});
-  auto mv = m.get_data(), wv = w.get_data();
-  for (std::size_t i = 0; i < wv.size(); ++i)
-    ASSERT_NEAR(wv[i], 2 * (static_cast<double>(static_cast<float>(mv[i] * mv[i])) + 1), 1e-5) << i;
+  auto mv = m.get_data(), wv = w.get_data(), yv = y.get_data();
+  for (std::size_t i = 0; i < wv.size(); ++i) {
+    const double vi = static_cast<float>(static_cast<float>(mv[i] * mv[i]) + 1.0);
+    const double yi = static_cast<float>(y0[i] + mv[i]);
+    ASSERT_NEAR(yv[i], yi, 1e-5) << i;
+    ASSERT_NEAR(wv[i], 2 * vi + 3 * yi, 1e-4) << i;
+  }
   // Calls are not vector arithmetic: sqrt keeps the loop scalar.
   Operator withcall({Eq(u.forward(), sqrt(Expr(m)) * u(), "call")});
   EXPECT_EQ(withcall.ccode().find("vreal_"), std::string::npos);
