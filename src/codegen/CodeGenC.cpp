@@ -151,6 +151,8 @@ class Emitter {
         if (s->for_kind == ForKind::Vector) return emit_vector_loop(o, s, depth);
         bool innermost = true;
         for (const Stmt &c : s->body[0]->body) innermost &= c.kind() != StmtKind::For;
+        if (s->for_kind == ForKind::Parallel && innermost && s->collapse <= 1 && !s->backward && s->step.is_one())
+          return emit_parallel_simd_loop(o, s, depth);
         switch (s->for_kind) {
           case ForKind::Parallel:
             o << pad << "#pragma omp parallel for" << (innermost ? " simd" : "")
@@ -177,6 +179,26 @@ class Emitter {
         return;
       }
     }
+  }
+
+  // The only loop of a nest (1D) is both the parallel and the simd loop: threads share chunks
+  // of it and each chunk is an `omp simd` loop. (`omp parallel for simd` on one loop says the
+  // same, but Clang outlines the parallel loop with a runtime call inside and cannot vectorise
+  // it, and warns.)
+  void emit_parallel_simd_loop(std::ostringstream &o, const Stmt &s, int depth) {
+    constexpr int kChunk = 1024;
+    std::string pad(static_cast<std::size_t>(2 * depth), ' ');
+    const std::string v = name_of(s->var), c = name_of(symbol(name_of(s->var) + "_chunk")),
+                      lo = print_c_index(s->min, opts_), hi = print_c_index(s->max, opts_);
+    o << pad << "#pragma omp parallel for schedule(static)\n";
+    o << pad << "for (long " << c << " = " << lo << "; " << c << " <= " << hi << "; " << c << " += " << kChunk
+      << ")\n" << pad << "{\n";
+    const std::string p1 = pad + "  ";
+    o << p1 << "#pragma omp simd\n";
+    o << p1 << "for (long " << v << " = " << c << "; " << v << " <= MIN(" << hi << ", " << c << " + " << kChunk - 1
+      << "); " << v << "++)\n" << p1 << "{\n";
+    emit(o, s->body[0], depth + 2);
+    o << p1 << "}\n" << pad << "}\n";
   }
 
   // An innermost loop with explicit vectors (plan: ir/VectorPlan.h). Scalar `omp simd` loops do
