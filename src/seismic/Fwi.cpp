@@ -81,7 +81,9 @@ FwiResult run_fwi(const FwiConfig &c, const std::function<bool(const FwiIteratio
       r.nt = truth.nt();
     }
     AcousticProblem work(r.model, ao);
-    FwiGradient fg(gradient_problem(work), c.gradient);
+    GradientOptions gopts = c.gradient;
+    gopts.copy_gradient = false;  // summed over shots straight from the gradient field
+    FwiGradient fg(gradient_problem(work), gopts);
     // Variables: m = 1/v^2 on the padded grid; the absorbing layer is held by equal bounds.
     std::vector<double> x(r.model.velocity.size()), lo(x.size()), hi(x.size());
     for (std::size_t i = 0; i < x.size(); ++i) {
@@ -99,11 +101,13 @@ FwiResult run_fwi(const FwiConfig &c, const std::function<bool(const FwiIteratio
         work.src().set_coordinates(c.sources[s]);
         GradientResult gr = fg.compute(std::span<const double>(observed[s]));
         j += gr.misfit;
-        for (std::size_t i = 0; i < g.size(); ++i) g[i] += mask[i] ? gr.gradient[i] : 0.0;
+        Function::from_data(gr.gradient_field).add_data_to(g);
         bar.update(static_cast<std::int64_t>(s + 1));
         r.last_gradient = std::move(gr);
       }
       bar.finish();
+      for (std::size_t i = 0; i < g.size(); ++i)
+        if (!mask[i]) g[i] = 0.0;  // the absorbing layer is not inverted for
       if (r.first_gradient.empty()) r.first_gradient = g;
       ++evaluations;
       return j;

@@ -182,29 +182,48 @@ void Function::fill(double value, int time_buffer) {
   }
 }
 
-std::vector<double> Function::get_data(int time_buffer) const {
-  check_buffer(*d_, time_buffer);
-  const Grid &g = d_->grid;
-  std::vector<double> out;
-  out.reserve(static_cast<std::size_t>(g.size()));
-  advise_huge_pages(out.data(), out.capacity() * sizeof(double));
-  out.resize(static_cast<std::size_t>(g.size()));
-  // Row by row (the last dimension is contiguous in both), rows in parallel: a 256^3 gradient
-  // is copied out after every FWI iteration.
+namespace {
+
+// Applies op(out row, field row, length) to every interior row of `f` (the last dimension is
+// contiguous in both), rows in parallel: a 256^3 gradient is read out after every FWI iteration.
+template <class Op>
+void for_each_row(const Function &f, int time_buffer, double *out, Op op) {
+  const Grid &g = f.grid();
   const std::int64_t len = g.shape().back();
   const std::int64_t rows = g.size() / len;
-  auto get = [&](auto v) {
+  auto run = [&](auto v) {
     const auto &s = g.shape();
 #pragma omp parallel for schedule(static) if (g.size() > (1 << 20))
     for (std::int64_t r = 0; r < rows; ++r) {
-      double *o = out.data() + r * len;
       const auto *row = g.ndim() == 1 ? &v(0) : g.ndim() == 2 ? &v(r, 0) : &v(r / s[1], r % s[1], 0);
-      for (std::int64_t k = 0; k < len; ++k) o[k] = static_cast<double>(row[k]);
+      op(out + r * len, row, len);
     }
   };
-  if (d_->dtype == DType::Float32) get(view<float>(time_buffer));
-  else get(view<double>(time_buffer));
+  if (f.dtype() == DType::Float32) run(f.view<float>(time_buffer));
+  else run(f.view<double>(time_buffer));
+}
+
+}  // namespace
+
+std::vector<double> Function::get_data(int time_buffer) const {
+  check_buffer(*d_, time_buffer);
+  std::vector<double> out;
+  out.reserve(static_cast<std::size_t>(d_->grid.size()));
+  advise_huge_pages(out.data(), out.capacity() * sizeof(double));
+  out.resize(static_cast<std::size_t>(d_->grid.size()));
+  for_each_row(*this, time_buffer, out.data(), [](double *o, const auto *row, std::int64_t len) {
+    for (std::int64_t k = 0; k < len; ++k) o[k] = static_cast<double>(row[k]);
+  });
   return out;
+}
+
+void Function::add_data_to(std::span<double> sum, int time_buffer) const {
+  check_buffer(*d_, time_buffer);
+  TENET_USER_CHECK(sum.size() == static_cast<std::size_t>(d_->grid.size()), name(), ".add_data_to: the sum has ",
+                   sum.size(), " values but the grid has ", d_->grid.size(), " points");
+  for_each_row(*this, time_buffer, sum.data(), [](double *o, const auto *row, std::int64_t len) {
+    for (std::int64_t k = 0; k < len; ++k) o[k] += static_cast<double>(row[k]);
+  });
 }
 
 template <class T>

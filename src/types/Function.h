@@ -143,6 +143,9 @@ class Function {
   void fill(double value, int time_buffer = -1);
   /// The interior values as doubles, C order.
   std::vector<double> get_data(int time_buffer = 0) const;
+  /// Adds the interior (C order, as get_data returns it) onto `sum`, which must have
+  /// grid().size() values: e.g. a gradient summed over shots, without a copy per shot.
+  void add_data_to(std::span<double> sum, int time_buffer = 0) const;
   /// Typed view of one buffer (halo included); T must match dtype.
   template <class T>
   GridView<T> view(int time_buffer = 0) const;

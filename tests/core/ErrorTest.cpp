@@ -162,6 +162,30 @@ TEST(core_Errors, WrongDataSizeNamesTheFunction) {
   std::vector<double> ok(121);
   msg = error_message([&] { u.set_data(std::span<const double>(ok), 7); });
   EXPECT_MENTIONS(msg, "u_buf");
+  std::vector<double> sum(120);
+  msg = error_message([&] { f.add_data_to(std::span<double>(sum)); });
+  EXPECT_MENTIONS(msg, "f_data");
+  EXPECT_MENTIONS(msg, "120");
+}
+
+TEST(core_Data, AddDataToSumsTheInteriorLikeGetData) {
+  for (DType dt : {DType::Float32, DType::Float64}) {
+    Grid g({5, 4, 7}, {1., 1., 1.}, dt);
+    Function f("f", g, 4);
+    std::vector<double> v(static_cast<std::size_t>(g.size()));
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = 0.25 * static_cast<double>(i) - 3.0;
+    f.set_data(std::span<const double>(v));
+    f.fill(99.0);  // halo included, then the interior again: the halo must not leak in
+    f.set_data(std::span<const double>(v));
+    std::vector<double> sum(v.size(), 1.0);
+    f.add_data_to(std::span<double>(sum));
+    f.add_data_to(std::span<double>(sum));
+    const std::vector<double> got = f.get_data();
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      ASSERT_EQ(got[i], v[i]) << i;
+      ASSERT_EQ(sum[i], 1.0 + 2.0 * v[i]) << i;
+    }
+  }
 }
 
 TEST(core_Errors, SparseCoordinatesOutsideTheGrid) {
