@@ -17,7 +17,7 @@ for so in 4 8 12; do
   for n in 128 256; do $T bench forward --shape $n,$n,$n --space-order $so --steps 30 --json; done
 done
 $T bench forward --shape 1001,1001 --space-order 8 --steps 100 --json
-$T bench adjoint --shape 256,256,256 --space-order 8 --steps 20 --json
-$T bench gradient --shape 256,256,256 --space-order 8 --steps 20 --json
+$T bench adjoint --shape 256,256,256 --space-order 8 --json
+$T bench gradient --shape 256,256,256 --space-order 8 --json   # 50 steps: 3.8 GB of history
 $T bench gradient --shape 128,128,128 --space-order 8 --steps 50 --checkpoints 8 --json
 $T bench compress
