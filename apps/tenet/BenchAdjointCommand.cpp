@@ -236,6 +236,8 @@ void run_bench_gradient(const BenchOptions &o, const GradientBenchOptions &go) {
                       {"seconds_forward_part", best.seconds_forward},
                       {"seconds_reverse_part", best.seconds_adjoint},
                       {"state_bytes", best.state_bytes},
+                      {"block_sizes", {{"forward", grad.forward_operator().block_sizes()},
+                                       {"adjoint", grad.adjoint_operator().op->block_sizes()}}},
                       {"misfit", best.misfit},
                       {"build_seconds", {{"cold", bt.build_cold}, {"warm", bt.build_warm}}},
                       {"jit_seconds", {{"cold", bt.jit_cold}, {"warm", bt.jit_warm}}},
