@@ -104,6 +104,21 @@ TEST(core_VectorPlan, RotatedRowsPrefetchAndTheLoopsThatStayScalar) {
   const std::string &c = op.ccode();
   EXPECT_NE(c.find("__builtin_shufflevector"), std::string::npos) << c;
   EXPECT_NE(c.find("__builtin_prefetch"), std::string::npos) << c;
+  // Rows two iterations ahead in the next-outer dimension are prefetched into L2 only when
+  // the arrays exceed a last-level cache (here 4 levels of 10.6 MB; the 8x8x40 grid above
+  // does not).
+  EXPECT_EQ(c.find(", 2);"), std::string::npos) << c;
+  {
+    Grid big({128, 128, 128}, {1.0, 1.0, 1.0});
+    Function mb("m", big, 8);
+    TimeFunction ub("u", big, 8, [] {
+      TimeFunctionOptions o;
+      o.time_order = 2;
+      return o;
+    }());
+    Operator wave({Eq(ub.forward(), solve(Expr(mb) * dt2(ub) - laplace(ub), ub.forward()))});
+    EXPECT_NE(wave.ccode().find("[y + 6][z + 4], 0, 2);"), std::string::npos) << wave.ccode();
+  }
   // A row written and then read at the same point in the same loop body keeps the order of
   // its statements: the later statement reads the stored value from its register (as the
   // gradient update reads the adjoint level its step has just computed), also after an
