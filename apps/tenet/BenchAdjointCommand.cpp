@@ -37,7 +37,7 @@ DerivativeOperator make_adjoint(Fields &f, bool gradient = true) {
 void run_bench_adjoint(const BenchOptions &o, int reps) {
   check_bench_options(o);
   Grid g = bench_grid(o);
-  Fields f(g, o.space_order);
+  Fields f(g, o.space_order, o.buffers);
   init_fields(f);
   const double dt = kBenchDt;
 
@@ -57,9 +57,7 @@ void run_bench_adjoint(const BenchOptions &o, int reps) {
   // The adjoint fields start from the same kind of pulse as the forward one.
   for (DerivativeOperator *d : {&adj, &adjg}) {
     TimeFunction ubar = TimeFunction::from_data(d->of("u"));
-    fill_pulse(ubar, 0);
-    fill_pulse(ubar, 1);
-    fill_pulse(ubar, 2);
+    for (int b = 0; b < ubar.data()->nbuf; ++b) fill_pulse(ubar, b);
     ApplyArgs pa;
     pa.scalars["dt"] = dt;
     pa.threads = o.threads;
@@ -82,6 +80,7 @@ void run_bench_adjoint(const BenchOptions &o, int reps) {
                       {"dtype", o.dtype},
                       {"steps", o.steps},
                       {"threads", bench_threads(o)},
+                      {"time_buffers", o.buffers},
                       {"gpts", back},
                       {"seconds_per_step", seconds_adj},
                       {"forward_gpts", fwd},
@@ -294,7 +293,7 @@ void add_bench_adjoint_commands(CLI::App &bench) {
     auto o = std::make_shared<BenchOptions>();
     auto reps = std::make_shared<int>(2);
     CLI::App *c = bench.add_subcommand("adjoint", "Acoustic adjoint step against the forward step (and with gradient accumulation), same run");
-    add_bench_options(c, *o);
+    add_bench_options(c, *o, true);
     c->add_option("--repeat", *reps, "interleaved repetitions (best of each is kept)")->capture_default_str();
     c->callback([o, reps] { run_bench_adjoint(*o, std::max(1, *reps)); });
   }

@@ -31,10 +31,12 @@ struct BenchOptions {
   int threads = 0;
   bool autotune = true;
   bool json = false;
+  int buffers = 2;  ///< u's time buffers: 2 in place (u[t+1] overwrites u[t-1]), 3 the classic layout
 };
 
-/// The options every stencil benchmark takes.
-inline void add_bench_options(CLI::App *c, BenchOptions &o) {
+/// The options every stencil benchmark takes (`buffers`: also --buffers, for the benchmarks of
+/// the acoustic fields below).
+inline void add_bench_options(CLI::App *c, BenchOptions &o, bool buffers = false) {
   c->add_option("--shape", o.shape, "grid shape, e.g. 256,256,256")->delimiter(',')->capture_default_str();
   c->add_option("--space-order", o.space_order, "space order")->capture_default_str();
   c->add_option("--steps", o.steps, "time steps per timed run")->capture_default_str();
@@ -42,11 +44,15 @@ inline void add_bench_options(CLI::App *c, BenchOptions &o) {
   c->add_option("--threads", o.threads, "OpenMP threads (0: default)");
   c->add_flag("!--no-autotune", o.autotune, "keep the default block sizes");
   c->add_flag("--json", o.json, "print one JSON object");
+  if (buffers)
+    c->add_option("--buffers", o.buffers, "time buffers of u: 2 (in place: u[t+1] overwrites u[t-1]) or 3")
+        ->capture_default_str();
 }
 
 inline void check_bench_options(const BenchOptions &o) {
   TENET_USER_CHECK(o.shape.size() >= 1 && o.shape.size() <= 3, "--shape takes 1 to 3 sizes");
   TENET_USER_CHECK(o.steps >= 1, "--steps must be at least 1");
+  TENET_USER_CHECK(o.buffers == 2 || o.buffers == 3, "--buffers must be 2 (in place) or 3, not ", o.buffers);
 }
 
 inline int bench_threads(const BenchOptions &o) { return o.threads > 0 ? o.threads : omp_get_max_threads(); }
@@ -58,14 +64,17 @@ inline Grid bench_grid(const BenchOptions &o) {
   return Grid(o.shape, extent, parse_dtype(o.dtype));
 }
 
+/// The acoustic fields. With 2 buffers u keeps its levels in place (u[t+1] overwrites u[t-1],
+/// which the update reads only at the point it writes), and so does the streaming baseline.
 struct Fields {
   Grid grid;
   Function m, damp;
   TimeFunction u;
-  Fields(const Grid &g, int so)
-      : grid(g), m("m", g, so), damp("damp", g, so), u("u", g, so, [] {
+  Fields(const Grid &g, int so, int buffers)
+      : grid(g), m("m", g, so), damp("damp", g, so), u("u", g, so, [buffers] {
           TimeFunctionOptions t;
           t.time_order = 2;
+          t.buffers = buffers;
           return t;
         }()) {}
 };

@@ -17,7 +17,7 @@ std::vector<Eq> stencil_equations(Fields &f) { return {acoustic_update(f)}; }
 void run_bench(const BenchOptions &o, int reps) {
   check_bench_options(o);
   Grid g = bench_grid(o);
-  Fields f(g, o.space_order);
+  Fields f(g, o.space_order, o.buffers);
   init_fields(f);
   const double dt = kBenchDt;
 
@@ -40,6 +40,7 @@ void run_bench(const BenchOptions &o, int reps) {
                       {"dtype", o.dtype},
                       {"steps", o.steps},
                       {"threads", bench_threads(o)},
+                      {"time_buffers", o.buffers},
                       {"gpts", gpts},
                       {"seconds_per_step", static_cast<double>(g.size()) / (gpts * 1e9)},
                       {"baseline_gpts", base},
@@ -65,7 +66,7 @@ void add_bench_forward_command(CLI::App &bench) {
   auto o = std::make_shared<BenchOptions>();
   auto reps = std::make_shared<int>(3);
   CLI::App *c = bench.add_subcommand("forward", "Acoustic forward throughput against a same-run streaming baseline");
-  add_bench_options(c, *o);
+  add_bench_options(c, *o, true);
   c->add_option("--repeat", *reps, "interleaved repetitions (best of each is kept)")->capture_default_str();
   c->callback([o, reps] { run_bench(*o, std::max(1, *reps)); });
 }

@@ -334,22 +334,40 @@ class Differentiator {
   std::vector<Eq> adjoint_time_gather(const Eq &e) {
     const FieldData *w = field_of(e.lhs);
     bool fresh = false;  // the by-parts form reading the level z[t] this step computes
+    // z again, with `buffers` modulo buffers.
+    auto rebuffer = [&](int buffers) {
+      const FieldData &zd = *d_.at(w);
+      TimeFunctionOptions o;
+      o.dtype = zd.dtype;
+      o.dtype_set = true;
+      o.halo = zd.halo.empty() ? -1 : zd.halo[0];
+      o.time_order = zd.time_order;
+      o.buffers = buffers;
+      d_[w] = TimeFunction(zd.name(), zd.grid, zd.space_order, o).data();
+    };
+    std::int64_t levels = 0;
     if (at_rest_) {
       // Give z the levels the parameter terms summed by parts read, before anything reads z.
       const FieldData &zd = *d_.at(w);
       ParameterTerms probe = parameter_terms(e, TimeFunction::from_data(d_.at(w)).at_time(t_ + Expr(1)));
-      std::int64_t levels = sum_by_parts(probe, w, &zd, false, true);
+      levels = sum_by_parts(probe, w, &zd, false, true);
       fresh = levels > 0;
       if (!fresh) levels = sum_by_parts(probe, w, &zd, false, false);
-      if (levels > zd.nbuf) {
-        TimeFunctionOptions o;
-        o.dtype = zd.dtype;
-        o.dtype_set = true;
-        o.halo = zd.halo.empty() ? -1 : zd.halo[0];
-        o.time_order = zd.time_order;
-        o.buffers = static_cast<int>(levels);
-        d_[w] = TimeFunction(zd.name(), zd.grid, zd.space_order, o).data();
-      }
+      if (levels > zd.nbuf) rebuffer(static_cast<int>(levels));
+    }
+    // A forward kept in place (buffers = time_order) that reads its oldest level only at the
+    // point it writes has an adjoint that reads its oldest level (z[t+time_order]) only at the
+    // point it writes z[t]: z is kept in place too, unless the gradient summed by parts needs
+    // more levels.
+    if (!w->saved && w->nbuf == w->time_order && levels <= w->nbuf && d_.at(w)->nbuf > w->nbuf) {
+      bool pointwise = true;
+      std::int64_t oldest = 0;
+      for (const Expr &r : accesses(e.residual))
+        if (field_of(r) == w) oldest = std::min(oldest, time_offset(r));
+      for (const Expr &r : accesses(e.residual))
+        if (field_of(r) == w && time_offset(r) == oldest)
+          for (std::int64_t o : space_offsets(r, e.str())) pointwise &= o == 0;
+      if (pointwise) rebuffer(w->nbuf);
     }
     const TimeFunction z = TimeFunction::from_data(d_.at(w));
     const Expr a = diff(e.residual, e.lhs);

@@ -1,6 +1,7 @@
 #include "ir/Clusters.h"
 
 #include <algorithm>
+#include <map>
 
 #include "support/Error.h"
 #include "symbolic/Transform.h"
@@ -94,10 +95,55 @@ bool conflicts(const Cluster &c, const Eq &e) {
   return false;
 }
 
+// A TimeFunction with fewer modulo buffers than the levels a step touches keeps levels in
+// place: the level a step writes overwrites an older one (buffers = time_order: u[t+1] takes
+// u[t-1]'s place). That is exact only when every read of the overwritten level is at the
+// point written (the same point of the same sweep) and comes no later than the first write.
+void check_in_place(const std::vector<Eq> &eqs) {
+  struct Use {
+    std::size_t eq;
+    std::int64_t k;
+    bool write, plain;
+    Expr access;
+  };
+  std::map<const FieldData *, std::vector<Use>> uses;
+  auto add = [&](std::size_t i, const Expr &a, bool write) {
+    const FieldData *f = field_of(a);
+    if (!f || f->kind != FieldKind::TimeFunction || f->saved) return;
+    Touch t = touch_of(a);
+    Expr k = t.time - f->grid.time_dim();
+    if (!k.is_exact() || !k.rational().is_integer()) return;  // check_dense names it
+    uses[f].push_back(Use{i, k.rational().num, write, t.plain(), a});
+  };
+  for (std::size_t i = 0; i < eqs.size(); ++i) {
+    const Eq &e = eqs[i];
+    if (e.kind != EqKind::Interpolate) add(i, e.lhs, true);
+    for (const Expr &a : accesses(e.rhs)) add(i, a, false);
+  }
+  for (const auto &[f, us] : uses) {
+    const std::int64_t n = f->nbuf;
+    for (const Use &w : us) {
+      if (!w.write) continue;
+      std::size_t first = w.eq;  // the first write of that level
+      for (const Use &o : us)
+        if (o.write && o.k == w.k) first = std::min(first, o.eq);
+      for (const Use &r : us) {
+        if (r.write || r.k == w.k || ((r.k - w.k) % n + n) % n != 0) continue;
+        TENET_USER_CHECK(r.plain && r.eq <= first, "`", eqs[r.eq].str(), "` reads ", r.access.str(), ", but ",
+                         f->name(), " has ", n, " time buffers, so ", w.access.str(), " overwrites that level in place;"
+                         " that is exact only when every read of the overwritten level is at the point written and "
+                         "comes no later than the first write (", eqs[first].str(), "); give ", f->name(),
+                         " more buffers (TimeFunctionOptions::buffers, default time_order + 1)");
+      }
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<Cluster> make_clusters(const std::vector<Eq> &eqs) {
   TENET_USER_CHECK(!eqs.empty(), "an Operator needs at least one equation");
+  check_in_place(eqs);
   std::vector<Cluster> out;
   for (const Eq &e : eqs) {
     TENET_USER_CHECK(e.lhs.defined() && e.rhs.defined(), "an equation of the operator is empty");

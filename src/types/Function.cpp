@@ -253,11 +253,12 @@ TimeFunction::TimeFunction(std::string name, const Grid &grid, int space_order, 
                                    opts.dtype_set ? opts.dtype : grid.dtype());
   d_->time_order = opts.time_order;
   d_->saved = opts.save > 0;
-  TENET_USER_CHECK(opts.buffers == 0 || (opts.save == 0 && opts.buffers >= opts.time_order + 1), d_->name(),
-                   ": buffers = ", opts.buffers, " needs save = 0 and at least time_order + 1 = ", opts.time_order + 1);
+  TENET_USER_CHECK(opts.buffers == 0 || (opts.save == 0 && opts.buffers >= opts.time_order), d_->name(),
+                   ": buffers = ", opts.buffers, " needs save = 0 and at least time_order = ", opts.time_order,
+                   " (time_order: in place; time_order + 1: the default)");
   d_->nbuf = static_cast<int>(opts.save > 0 ? opts.save : opts.buffers > 0 ? opts.buffers : opts.time_order + 1);
-  TENET_USER_CHECK(d_->nbuf >= opts.time_order + 1, d_->name(), ": save = ", opts.save, " is fewer than the ",
-                   opts.time_order + 1, " time levels one step needs");
+  TENET_USER_CHECK(opts.save == 0 || d_->nbuf >= opts.time_order + 1, d_->name(), ": save = ", opts.save,
+                   " is fewer than the ", opts.time_order + 1, " time levels one step needs");
   d_->alloc.push_back(d_->nbuf);
   layout_grid_field(*d_, space_order, opts.halo);
   d_->allocate();

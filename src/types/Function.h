@@ -158,8 +158,12 @@ class Function {
 struct TimeFunctionOptions : FunctionOptions {
   int time_order = 2;
   std::int64_t save = 0;  ///< 0: time_order+1 modulo buffers; N: all N time levels stored
-  /// Modulo buffers when more levels than time_order+1 are live in a step (0: time_order+1);
-  /// e.g. an adjoint that also reads level t+3.
+  /// Modulo buffers (0: time_order+1). More when more levels are live in a step (e.g. an
+  /// adjoint that also reads level t+3). `time_order` keeps levels in place: the level a step
+  /// writes overwrites the oldest (u[t+1] takes u[t-1]'s buffer), which saves a buffer and,
+  /// since the overwritten line is already in cache, a fifth of a 3D stencil's memory traffic.
+  /// Operators accept it only when every read of the overwritten level is at the point written
+  /// and comes no later than the write (as in m * u.dt2 - laplace(u) = 0); they say otherwise.
   int buffers = 0;
 };
 

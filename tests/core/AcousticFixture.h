@@ -21,11 +21,18 @@ struct AcousticSetup {
 
   static std::vector<std::int64_t> shape_for(int ndim, std::int64_t n) { return std::vector<std::int64_t>(static_cast<std::size_t>(ndim), n); }
 
-  AcousticSetup(int ndim, std::int64_t n, DType dtype, int order = 8)
+  static TimeFunctionOptions with_buffers(int buffers) {
+    TimeFunctionOptions o;
+    o.buffers = buffers;
+    return o;
+  }
+
+  /// `buffers`: u's modulo buffers (0: time_order + 1; 2: in place).
+  AcousticSetup(int ndim, std::int64_t n, DType dtype, int order = 8, int buffers = 0)
       : g(shape_for(ndim, n), std::vector<double>(static_cast<std::size_t>(ndim), 10.0 * static_cast<double>(n - 1)), dtype),
         m("m", g, order),
         damp("damp", g, order),
-        u("u", g, order),
+        u("u", g, order, with_buffers(buffers)),
         src("src", g, 1, kSteps + 2),
         rec("rec", g, 7, kSteps + 2) {
     const double h = g.spacing()[0];
