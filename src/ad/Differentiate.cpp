@@ -355,20 +355,21 @@ class Differentiator {
       if (!fresh) levels = sum_by_parts(probe, w, &zd, false, false);
       if (levels > zd.nbuf) rebuffer(static_cast<int>(levels));
     }
-    // A forward kept in place (buffers = time_order) that reads its oldest level only at the
-    // point it writes has an adjoint that reads its oldest level (z[t+time_order]) only at the
-    // point it writes z[t]: z is kept in place too, unless the gradient summed by parts needs
-    // more levels.
-    if (!w->saved && w->nbuf == w->time_order && levels <= w->nbuf && d_.at(w)->nbuf > w->nbuf) {
-      bool pointwise = true;
-      std::int64_t oldest = 0;
-      for (const Expr &r : accesses(e.residual))
-        if (field_of(r) == w) oldest = std::min(oldest, time_offset(r));
-      for (const Expr &r : accesses(e.residual))
-        if (field_of(r) == w && time_offset(r) == oldest)
-          for (std::int64_t o : space_offsets(r, e.str())) pointwise &= o == 0;
-      if (pointwise) rebuffer(w->nbuf);
-    }
+    // z in place (buffers = the levels the update reads, z[t] overwriting the oldest of them):
+    // exact when the update reads that level, z[t + 1 - oldest], only at the point it writes (the
+    // forward reads its oldest level only where it writes), and the gradient reads it there too,
+    // before the update (summed by parts against the level computed, that level's value is
+    // substituted). The overwritten line is then in cache: no write-allocate, a fifth less memory
+    // traffic per step.
+    std::int64_t oldest = 0;
+    for (const Expr &r : accesses(e.residual))
+      if (field_of(r) == w && r != e.lhs) oldest = std::min(oldest, time_offset(r));
+    bool in_place = levels == 0 || fresh;
+    for (const Expr &r : accesses(e.residual))
+      if (field_of(r) == w && r != e.lhs && time_offset(r) == oldest)
+        for (std::int64_t o : space_offsets(r, e.str())) in_place &= o == 0;
+    const int read_levels = static_cast<int>(1 - oldest);  // z[t+1] .. z[t+1-oldest]
+    if (in_place && d_.at(w)->nbuf != read_levels) rebuffer(read_levels);
     const TimeFunction z = TimeFunction::from_data(d_.at(w));
     const Expr a = diff(e.residual, e.lhs);
     const Expr inv_a = Expr(1) / a;
@@ -383,15 +384,22 @@ class Differentiator {
       Expr term = shift_space(-diff(e.residual, r) * z1, space_offsets(r, e.str()), -1);
       terms.push_back(shift_time(term, -time_offset(r)));
     }
-    out.emplace_back(z.at_time(t_), inv_a * add(std::move(terms)),
-                     note + " (time-gather form; the adjoint holds " + w->name() + "_bar / (dR/d" + e.lhs.str() + "))");
+    const Expr zt = inv_a * add(std::move(terms));
+    Eq update(z.at_time(t_), zt,
+              note + " (time-gather form; the adjoint holds " + w->name() + "_bar / (dR/d" + e.lhs.str() + ")" +
+                  (in_place ? ", levels in place" : "") + ")");
     ParameterTerms groups = parameter_terms(e, z1);
     const bool by_parts = at_rest_ && sum_by_parts(groups, w, z.data().get(), true, fresh) > 0;
+    // In place, the gradient summed against the level computed goes first, with that level's value.
+    const bool first = in_place && by_parts && fresh;
+    if (!first) out.push_back(update);
     for (auto &[target, ts] : groups)
-      out.push_back(Inc(target, add(ts), note + (by_parts ? fresh ? " (summed by parts in time: one forward level per "
-                                                                    "step, and the level of z this step computes)"
-                                                              : " (summed by parts in time: one forward level per step)"
-                                                          : "")));
+      out.push_back(Inc(target, first ? substitute(add(ts), ExprMap{{z.at_time(t_), zt}}) : add(ts),
+                        note + (by_parts ? fresh ? " (summed by parts in time: one forward level per step, and the "
+                                                   "level of z this step computes)"
+                                                 : " (summed by parts in time: one forward level per step)"
+                                         : "")));
+    if (first) out.push_back(update);
     // Injections into w[t+1] after the solve: the exact-gradient correction, and the adjoints
     // of what they inject (sources, parameters), reading wbar[t+1] = a * z[t+1].
     for (const Correction &c : injection_corrections(e)) {

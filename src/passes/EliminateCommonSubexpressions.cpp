@@ -15,17 +15,28 @@ bool compound(const Expr &e) {
   return true;
 }
 
-// Accesses written in the body: a temporary must not hold a value read before it changes.
-std::unordered_set<const FieldBase *> written_fields(const std::vector<Stmt> &body) {
-  std::unordered_set<const FieldBase *> out;
-  for (const Stmt &s : body)
-    if (s.kind() == StmtKind::Assign) out.insert(s->lhs->field.get());
+// The first statement of the body writing each field: a temporary (computed before the
+// statements) must not stand for a read that comes after the field changes.
+std::unordered_map<const FieldBase *, std::size_t> first_writes(const std::vector<Stmt> &body) {
+  std::unordered_map<const FieldBase *, std::size_t> out;
+  for (std::size_t i = 0; i < body.size(); ++i)
+    if (body[i].kind() == StmtKind::Assign) out.emplace(body[i]->lhs->field.get(), i);
+  return out;
+}
+
+// The last statement in which each subexpression occurs.
+std::unordered_map<const Node *, std::size_t> last_uses(const std::vector<Stmt> &body) {
+  std::unordered_map<const Node *, std::size_t> out;
+  for (std::size_t i = 0; i < body.size(); ++i)
+    if (body[i].kind() == StmtKind::Assign || body[i].kind() == StmtKind::Define)
+      visit(body[i]->rhs, [&](const Expr &x) { out[x.get()] = i; });
   return out;
 }
 
 class BodyCSE {
  public:
-  explicit BodyCSE(const std::vector<Stmt> &body) : body_(body), written_(written_fields(body)) {}
+  explicit BodyCSE(const std::vector<Stmt> &body)
+      : body_(body), first_write_(first_writes(body)), last_use_(last_uses(body)) {}
 
   Stmt run() {
     compute_repeated();
@@ -43,10 +54,16 @@ class BodyCSE {
   }
 
  private:
+  // Every occurrence of `e` reads the fields before the body writes them (a statement reads its
+  // right-hand side before its own write): e.g. the gradient update and the adjoint update of
+  // one step share the adjoint stencil, both before the adjoint level is written.
   bool safe(const Expr &e) const {
+    const std::size_t last = last_use_.at(e.get());
     bool ok = true;
     visit(e, [&](const Expr &x) {
-      if (x.is_access() && written_.count(x->field.get())) ok = false;
+      if (!x.is_access()) return;
+      auto w = first_write_.find(x->field.get());
+      if (w != first_write_.end() && last > w->second) ok = false;
     });
     return ok;
   }
@@ -111,21 +128,31 @@ class BodyCSE {
   }
 
   const std::vector<Stmt> &body_;
-  std::unordered_set<const FieldBase *> written_;
+  std::unordered_map<const FieldBase *, std::size_t> first_write_;
+  std::unordered_map<const Node *, std::size_t> last_use_;
   std::unordered_set<const Node *> repeated_;
   ExprMap temps_;
   std::vector<Stmt> defines_;
 };
 
-// Applies CSE to the body of every innermost loop.
+// The statements of a body, nested blocks (one per equation) flattened.
+void flatten(const Stmt &s, std::vector<Stmt> &out) {
+  if (s.kind() == StmtKind::Block)
+    for (const Stmt &c : s->body) flatten(c, out);
+  else
+    out.push_back(s);
+}
+
+// Applies CSE to the body of every innermost loop, across all its statements.
 class CSEMutator : public IRMutator {
  protected:
   Stmt visit_For(const Stmt &s) override {
-    const Stmt &b = s->body[0];
+    std::vector<Stmt> body;
+    flatten(s->body[0], body);
     bool innermost = true;
-    for (const Stmt &c : b->body) innermost &= c.kind() != StmtKind::For;
+    for (const Stmt &c : body) innermost &= c.kind() != StmtKind::For;
     if (!innermost) return IRMutator::visit_For(s);
-    BodyCSE cse(b->body);
+    BodyCSE cse(body);
     Stmt nb = cse.run();
     if (!nb.defined()) return s;
     return make_for(s->var, s->min, s->max, nb, s->for_kind, s->step, s->backward, s->collapse);
