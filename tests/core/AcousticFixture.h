@@ -11,6 +11,13 @@
 
 namespace tenet::test {
 
+/// A parameter of the acoustic tests: dimensions, points per dimension, precision.
+struct AcousticCase {
+  int ndim;
+  std::int64_t n;
+  DType dtype;
+};
+
 struct AcousticSetup {
   Grid g;
   Function m, damp;

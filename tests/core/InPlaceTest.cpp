@@ -12,11 +12,7 @@
 namespace tenet {
 namespace {
 
-struct Case {
-  int ndim;
-  std::int64_t n;
-  DType dtype;
-};
+using Case = test::AcousticCase;
 
 class InPlace : public ::testing::TestWithParam<Case> {};
 

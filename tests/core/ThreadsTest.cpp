@@ -10,11 +10,7 @@
 namespace tenet {
 namespace {
 
-struct Case {
-  int ndim;
-  std::int64_t n;
-  DType dtype;
-};
+using Case = test::AcousticCase;
 
 class Threads : public ::testing::TestWithParam<Case> {};
 
