@@ -36,7 +36,10 @@ std::unordered_map<const Node *, std::size_t> last_uses(const std::vector<Stmt> 
 class BodyCSE {
  public:
   explicit BodyCSE(const std::vector<Stmt> &body)
-      : body_(body), first_write_(first_writes(body)), last_use_(last_uses(body)) {}
+      : body_(body), first_write_(first_writes(body)), last_use_(last_uses(body)) {
+    for (const Stmt &s : body)
+      if (s.kind() == StmtKind::Define) defined_.insert(s->lhs);
+  }
 
   Stmt run() {
     compute_repeated();
@@ -57,10 +60,12 @@ class BodyCSE {
   // Every occurrence of `e` reads the fields before the body writes them (a statement reads its
   // right-hand side before its own write): e.g. the gradient update and the adjoint update of
   // one step share the adjoint stencil, both before the adjoint level is written.
+  // Temporaries are defined before every statement, so `e` must not use one the body defines.
   bool safe(const Expr &e) const {
     const std::size_t last = last_use_.at(e.get());
     bool ok = true;
     visit(e, [&](const Expr &x) {
+      if (x.is_symbol() && defined_.count(x)) ok = false;
       if (!x.is_access()) return;
       auto w = first_write_.find(x->field.get());
       if (w != first_write_.end() && last > w->second) ok = false;
@@ -130,6 +135,7 @@ class BodyCSE {
   const std::vector<Stmt> &body_;
   std::unordered_map<const FieldBase *, std::size_t> first_write_;
   std::unordered_map<const Node *, std::size_t> last_use_;
+  std::unordered_set<Expr> defined_;  // symbols the body's own Define statements introduce
   std::unordered_set<const Node *> repeated_;
   ExprMap temps_;
   std::vector<Stmt> defines_;
