@@ -340,8 +340,9 @@ MemoryPlan plan_memory(const SurveyOptions &o, AcousticProblem &p) {
   }
   const FieldData &u = *p.u().data();
   const std::size_t level = u.buffer_count() * u.element_size();
-  // A checkpoint holds the levels one step reads: all modulo buffers but the one it writes.
-  plan.state_bytes = static_cast<std::size_t>(u.nbuf - 1) * level;
+  // A checkpoint holds the levels one step reads: all modulo buffers but the one it writes, or
+  // all of them when the step writes in place (buffers = time_order).
+  plan.state_bytes = static_cast<std::size_t>(u.nbuf > u.time_order ? u.nbuf - 1 : u.nbuf) * level;
   plan.full_history_bytes = static_cast<std::size_t>(p.nt()) * level;
   const int steps = static_cast<int>(p.nt() - 2);
   plan.options.threads = o.threads;

@@ -103,6 +103,7 @@ AcousticProblem::AcousticProblem(const VelocityModel &model, const AcousticOptio
   TimeFunctionOptions to;
   to.time_order = 2;
   to.save = o.save;
+  to.buffers = o.save > 0 || !o.in_place ? 0 : 2;  // in place: u[t+1] overwrites u[t-1]
   u_ = std::make_unique<TimeFunction>("u", grid_, o.space_order, to);
 
   // Squared slowness, and a damping layer growing quadratically into the absorbing layer.

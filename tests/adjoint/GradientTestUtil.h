@@ -29,13 +29,15 @@ inline AcousticOptions shot_options(DType dtype, double tn) {
 }
 
 /// A 2D shot of `shape` (physical, plus `nbl` absorbing points), with observed data.
-inline Shot make_shot(DType dtype, std::vector<std::int64_t> shape = {24, 20}, int nbl = 6, double tn = 90.0) {
+inline Shot make_shot(DType dtype, std::vector<std::int64_t> shape = {24, 20}, int nbl = 6, double tn = 90.0,
+                      bool in_place = true) {
   const std::vector<double> spacing(shape.size(), 10.0);
   VelocityModel truth = layered_model(shape, spacing, nbl, 3, 0.5);
   VelocityModel background = layered_model(shape, spacing, nbl, 3, 0.0);
   // The same dt for both (the stable one of the faster model).
   AcousticOptions o = shot_options(dtype, tn);
   o.dt = 0.8 * critical_dt(spacing, o.space_order, truth.vmax());
+  o.in_place = in_place;
   AcousticProblem observed(truth, o);
   observed.forward();
   Shot s;
