@@ -80,6 +80,14 @@ Stmt lower_sparse(Kernel &k, const Eq &e, const Grid &g) {
   add_field(k, t.index);
   add_field(k, t.weight);
   const Expr &p = sp->point_dim;
+  // The loop runs over sp's points: other sparse data must be indexed by the same points.
+  for (const Expr &a : accesses(e.rhs)) {
+    const FieldData *r = field_of(a);
+    if (!r || r->kind != FieldKind::Sparse) continue;
+    TENET_USER_CHECK(r->point_dim == p, "`", e.str(), "` reads ", a.str(), ", but it runs over the points of ",
+                     sp->name(), " (", p.str(), "), not those of ", r->name(), " (", r->point_dim.str(),
+                     "); use data of ", sp->name(), " itself, or of a function sharing its points");
+  }
 
   if (e.kind == EqKind::Inject) {
     const FieldData *f = field_of(e.lhs);

@@ -134,6 +134,17 @@ TEST_P(WarningFree, GeneratedCodeCompilesWithWallWerror) {
   try {
     Operator op(s.eqs);
     op.apply(s.args(1));
+    // Sparse operations only (no dense loop uses the grid bounds), and an injection that uses
+    // only the positions of a sparse function (its data pointer is unused), as adjoints do.
+    ApplyArgs no_scalars = s.args(1);
+    no_scalars.scalars.clear();
+    Operator sparse_only({s.rec.interpolate(s.u())});
+    sparse_only.apply(no_scalars);
+    SparseTimeFunction shared("shared", s.g, s.rec.npoint(), s.rec.nt());  // on rec's points
+    shared.data()->point_dim = s.rec.data()->point_dim;
+    Operator positions_only(
+        {s.rec.inject(s.u.forward(), Expr(SparseTimeFunction::from_data(shared.data())) * Expr(2))});
+    positions_only.apply(no_scalars);
   } catch (const Error &e) {
     FAIL() << e.what();
   }

@@ -200,6 +200,18 @@ TEST(core_Errors, SparseCoordinatesOutsideTheGrid) {
   EXPECT_MENTIONS(msg, "src_out");
 }
 
+TEST(core_Errors, SparseDataOfOtherPointsInAnInjection) {
+  Grid g({11, 11}, {10., 10.});
+  TimeFunction u("u", g, 2);
+  SparseTimeFunction a("a_pts", g, 2, 5), b("b_pts", g, 3, 5);
+  a.set_coordinates(std::vector<double>{1, 1, 5, 5});
+  b.set_coordinates(std::vector<double>{2, 2, 3, 3, 4, 4});
+  std::string msg = error_message([&] { Operator({a.inject(u.forward(), Expr(b))}); });
+  EXPECT_MENTIONS(msg, "a_pts");
+  EXPECT_MENTIONS(msg, "b_pts");
+  EXPECT_MENTIONS(msg, "points");
+}
+
 TEST(core_Errors, UnsupportedSpaceOrder) {
   Grid g({11}, {1.}, DType::Float64);
   std::string msg = error_message([&] { Function f("f_zero", g, 0); });
