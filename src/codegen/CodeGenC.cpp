@@ -1,6 +1,5 @@
 #include "codegen/CodeGenC.h"
 
-#include <functional>
 #include <set>
 #include <sstream>
 #include <unordered_map>
@@ -56,19 +55,21 @@ class Emitter {
       << "(void *const *restrict fields_, const long *restrict sizes_, const long *restrict ia_,\n"
       << "    const double *restrict sa_)\n{\n";
     o << "  (void)fields_;\n  (void)sizes_;\n  (void)ia_;\n  (void)sa_;\n";
-    unpack_fields(o);
+    const BodyUses uses = body_uses();
+    unpack_fields(o, uses);
     // Arguments the body does not use (e.g. the grid bounds of a kernel of sparse operations
     // only) are marked so, to keep -Wall quiet.
-    const std::unordered_set<Expr> used = used_symbols();
+    auto unused = [&](const Expr &sym, const std::string &n) {
+      return uses.symbols.count(sym) ? std::string() : " (void)" + n + ";";
+    };
     for (std::size_t i = 0; i < k_.int_args.size(); ++i) {
       const std::string n = name_of(k_.int_args[i].symbol);
-      o << "  const long " << n << " = ia_[" << i << "];" << (used.count(k_.int_args[i].symbol) ? "" : " (void)" + n + ";")
-        << "\n";
+      o << "  const long " << n << " = ia_[" << i << "];" << unused(k_.int_args[i].symbol, n) << "\n";
     }
     for (std::size_t i = 0; i < k_.scalar_args.size(); ++i) {
       const std::string n = name_of(k_.scalar_args[i]);
       o << "  const " << dtype_ctype(k_.dtype) << " " << n << " = (" << dtype_ctype(k_.dtype) << ")sa_[" << i << "];"
-        << (used.count(k_.scalar_args[i]) ? "" : " (void)" + n + ";") << "\n";
+        << unused(k_.scalar_args[i], n) << "\n";
     }
     o << "\n";
     // Decaying wavefields reach subnormal numbers, which cost ~100x in arithmetic; flush them
@@ -94,41 +95,27 @@ class Emitter {
 
   std::string name_of(const Expr &s) { return unique(s->name, s->id); }
 
-  // Every expression of the kernel body (loop bounds and steps, statements).
-  void for_each_expr(const std::function<void(const Expr &)> &f) const {
-    std::function<void(const Stmt &)> go = [&](const Stmt &s) {
-      if (!s.defined()) return;
+  // What the kernel body uses: fields whose data it reads or writes (a sparse function may
+  // serve only as the positions of an injection, through its tables) and symbols (arguments).
+  struct BodyUses {
+    std::set<const FieldData *> fields;
+    std::unordered_set<Expr> symbols;
+  };
+  BodyUses body_uses() const {
+    BodyUses u;
+    walk(k_.body, [&](const Stmt &s) {
       for (const Expr *e : {&s->var, &s->lhs, &s->rhs, &s->min, &s->max, &s->step})
-        if (e->defined()) f(*e);
-      for (const Stmt &c : s->body) go(c);
-    };
-    go(k_.body);
-  }
-
-  // Fields whose data the kernel body reads or writes (a sparse function may serve only as the
-  // positions of an injection, through its tables).
-  std::set<const FieldData *> accessed_fields() const {
-    std::set<const FieldData *> out;
-    for_each_expr([&](const Expr &e) {
-      for (const Expr &a : accesses(e)) out.insert(field_of(a));
+        if (e->defined())
+          visit(*e, [&](const Expr &x) {
+            if (x.is_access()) u.fields.insert(field_of(x));
+            else if (x.is_symbol()) u.symbols.insert(x);
+          });
     });
-    return out;
+    return u;
   }
 
-  // Symbols (arguments) the kernel body uses.
-  std::unordered_set<Expr> used_symbols() const {
-    std::unordered_set<Expr> out;
-    for_each_expr([&](const Expr &e) {
-      visit(e, [&](const Expr &x) {
-        if (x.is_symbol()) out.insert(x);
-      });
-    });
-    return out;
-  }
-
-  void unpack_fields(std::ostringstream &o) {
+  void unpack_fields(std::ostringstream &o, const BodyUses &uses) {
     std::size_t off = 0;
-    const std::set<const FieldData *> accessed = accessed_fields();
     for (std::size_t i = 0; i < k_.fields.size(); ++i) {
       const FieldData &f = *k_.fields[i];
       const std::string n = field_names_.at(&f);
@@ -158,7 +145,7 @@ class Emitter {
       off += f.alloc.size();
       o << "  " << ct << " (*restrict " << n << ")" << dims << " = (" << ct << " (*)" << dims << ")fields_[" << i
         << "];\n";
-      if (!accessed.count(&f)) o << "  (void)" << n << "; /* only its positions are used */\n";
+      if (!uses.fields.count(&f)) o << "  (void)" << n << "; /* only its positions are used */\n";
     }
   }
 
