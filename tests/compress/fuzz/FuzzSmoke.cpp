@@ -128,7 +128,7 @@ TEST(compress_FuzzSmoke, SeedsDecodeToTheirArrays) {
 TEST(compress_FuzzSmoke, MutantsAreDecodedOrRejectedNeverCrash) {
   const auto seeds = seed_corpus();
   Rng rng;
-  long decoded = 0, rejected = 0, skipped = 0;
+  long decoded = 0, rejected = 0, skipped = 0, wrong_size = 0;
   for (long r = 0; r < g_runs; ++r) {
     std::vector<std::uint8_t> b = seeds[rng.below(seeds.size())].bytes;
     mutate(b, rng);
@@ -139,9 +139,13 @@ TEST(compress_FuzzSmoke, MutantsAreDecodedOrRejectedNeverCrash) {
       case tenet::test::FuzzOutcome::Decoded: ++decoded; break;
       case tenet::test::FuzzOutcome::Rejected: ++rejected; break;
       case tenet::test::FuzzOutcome::Skipped: ++skipped; break;
+      case tenet::test::FuzzOutcome::WrongSize: ++wrong_size; break;
     }
   }
-  std::printf("%ld mutated inputs: %ld decoded, %ld rejected, %ld skipped\n", g_runs, decoded, rejected, skipped);
+  std::printf("%ld mutated inputs: %ld decoded, %ld rejected, %ld skipped, %ld of a wrong size\n", g_runs, decoded,
+              rejected, skipped, wrong_size);
+  // Every accepted input decodes to exactly the size its header claims.
+  EXPECT_EQ(wrong_size, 0);
   EXPECT_EQ(decoded + rejected + skipped, g_runs);
   // The mutations reach the error paths (a generator that only produced valid buffers, or only
   // inputs skipped before decoding, would test nothing).
