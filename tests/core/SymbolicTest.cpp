@@ -2,6 +2,7 @@
 // printing, and the elementary functions with their derivatives (checked numerically).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <random>
@@ -253,6 +254,62 @@ TEST_F(core_Symbolic, PrintCUsesTheElementType) {
   }
   EXPECT_GE(n32, 2) << s32;
   EXPECT_EQ(s64.find('F'), std::string::npos) << s64;
+}
+
+// Long float sums print as short chains added pairwise (C keeps the written order, so one long
+// sum is one long dependency chain); the terms and their signs are those of the flat sum.
+TEST_F(core_Symbolic, LongSumsPrintAsShortChains) {
+  CPrintOptions f32;
+  auto sum_of = [](int n) {
+    Expr e(0);
+    for (int i = 0; i < n; ++i) e = e + Expr(i % 3 == 0 ? -(i + 1) : i + 1) * symbol("s" + std::to_string(i));
+    return e;
+  };
+  auto terms_in = [](const std::string &chain) {  // top-level terms of a chain without parentheses
+    int n = 1;
+    for (std::size_t i = 0; i + 2 < chain.size(); ++i) n += chain.compare(i, 3, " + ") == 0 || chain.compare(i, 3, " - ") == 0;
+    return n;
+  };
+  std::string nine = print_c(sum_of(9), f32);
+  EXPECT_EQ(nine.find('('), std::string::npos) << nine;
+  EXPECT_EQ(terms_in(nine), 9) << nine;
+  for (int n : {10, 25, 49}) {
+    std::string s = print_c(sum_of(n), f32);
+    // innermost groups: text between a '(' and the next ')' with no '(' inside
+    std::regex group(R"(\(([^()]*)\))");
+    int groups = 0, total = 0;
+    for (auto it = std::sregex_iterator(s.begin(), s.end(), group); it != std::sregex_iterator(); ++it) {
+      int k = terms_in((*it)[1].str());
+      EXPECT_LE(k, 9) << (*it)[1] << " in " << s;
+      ++groups;
+      total += k;
+    }
+    EXPECT_EQ(groups, (n + 8) / 9) << s;
+    EXPECT_EQ(total, n) << s;
+    std::string flat;
+    for (char c : s)
+      if (c != '(' && c != ')') flat += c;
+    flat = std::regex_replace(flat, std::regex(R"( \+ -)"), " - ");
+    // the same signed terms as the flat sum (in the canonical order, which is not i's)
+    auto signed_terms = [](const std::string &chain) {
+      std::vector<std::string> t;
+      std::string cur = chain;
+      std::smatch m;
+      std::regex term(R"(^ ?([-+]?) ?([^ ]+))");
+      while (std::regex_search(cur, m, term)) {
+        t.push_back((m[1] == "-" ? "-" : "+") + m[2].str());
+        cur = m.suffix();
+      }
+      std::sort(t.begin(), t.end());
+      return t;
+    };
+    std::vector<std::string> want;
+    for (int i = 0; i < n; ++i)
+      want.push_back(std::string(i % 3 == 0 ? "-" : "+") + (i == 0 ? "" : std::to_string(i + 1) + ".0F*") + "s" +
+                     std::to_string(i));
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(signed_terms(flat), want) << s;
+  }
 }
 
 TEST_F(core_Symbolic, CLiteralsRoundTrip) {
