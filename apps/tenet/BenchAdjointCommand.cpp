@@ -251,7 +251,9 @@ void run_bench_gradient(const BenchOptions &o, const GradientBenchOptions &go) {
                       {"jit_seconds", {{"cold", bt.jit_cold}, {"warm", bt.jit_warm}}},
                       {"total_build_seconds", {{"cold", bt.build_cold + bt.jit_cold}, {"warm", bt.build_warm + bt.jit_warm}}}};
   if (checkpointed) {
-    const double adj_step = (s.seconds_reverse / static_cast<double>(std::max<std::int64_t>(1, s.reverse_steps))) - fwd_step;
+    // The reverse part's time holds the adjoint steps and the forward steps run inside them.
+    const double adj_step = (s.seconds_reverse - static_cast<double>(best.taped_steps) * fwd_step) /
+                            static_cast<double>(std::max<std::int64_t>(1, s.reverse_steps));
     j["snapshots"] = best.snapshots;
     j["disk_snapshots"] = best.disk_snapshots;
     j["predicted"] = {{"advanced_steps", best.predicted.advanced_steps},
@@ -261,7 +263,8 @@ void run_bench_gradient(const BenchOptions &o, const GradientBenchOptions &go) {
                       {"disk_loads", best.predicted.loads[kDiskLevel]}};
     j["executed"] = {{"advanced_steps", s.forward_steps},
                      {"recomputed_steps", s.recomputed_steps},
-                     {"forward_evaluations", s.forward_steps + s.reverse_steps},
+                     {"forward_evaluations", s.forward_steps + best.taped_steps},
+                     {"taped_steps", best.taped_steps},
                      {"reverse_steps", s.reverse_steps},
                      {"saves", {s.saves[0], s.saves[1]}},
                      {"loads", {s.loads[0], s.loads[1]}}};

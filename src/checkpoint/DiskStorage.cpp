@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "checkpoint/Checksum.h"
+#include "support/Bytes.h"
 #include "support/Error.h"
 
 namespace tenet {
@@ -378,7 +379,7 @@ void DiskStorage::save(int slot, const State &state) {
   std::size_t offset = header;
   for (std::size_t i = 0; i < state.size(); ++i) {
     put<std::uint64_t>(*image, kFixedHeader + 8 * i, state[i].bytes());
-    if (state[i].bytes() != 0) std::memcpy(image->data() + offset, state[i].data, state[i].bytes());
+    if (state[i].bytes() != 0) copy_bytes(image->data() + offset, state[i].data, state[i].bytes());
     offset += state[i].bytes();
     sizes.push_back(state[i].bytes());
   }
@@ -459,7 +460,7 @@ void DiskStorage::load(int slot, const State &state) {
     TENET_USER_CHECK(sizes[i] == state[i].bytes(), "disk checkpoint storage: slot ", slot,
                      " buffer ", i, " holds ", sizes[i], " bytes but the state's buffer has ",
                      state[i].bytes());
-    if (sizes[i] != 0) std::memcpy(state[i].data, image->data() + offset, sizes[i]);
+    if (sizes[i] != 0) copy_bytes(state[i].data, image->data() + offset, sizes[i]);
     offset += sizes[i];
   }
 }

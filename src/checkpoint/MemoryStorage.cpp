@@ -1,7 +1,7 @@
 #include "checkpoint/MemoryStorage.h"
 
-#include <cstring>
 
+#include "support/Bytes.h"
 #include "support/Error.h"
 
 namespace tenet {
@@ -48,7 +48,7 @@ void MemoryStorage::save(int slot, const State &state) {
   s.sizes.clear();
   std::size_t offset = 0;
   for (const BufferRef &b : state) {
-    if (b.bytes() != 0) std::memcpy(s.blob.data.get() + offset, b.data, b.bytes());
+    if (b.bytes() != 0) copy_bytes(s.blob.data.get() + offset, b.data, b.bytes());
     offset += b.bytes();
     s.sizes.push_back(b.bytes());
   }
@@ -69,7 +69,7 @@ void MemoryStorage::load(int slot, const State &state) {
     TENET_USER_CHECK(s.sizes[i] == state[i].bytes(), "memory checkpoint storage: slot ", slot,
                      " buffer ", i, " holds ", s.sizes[i], " bytes but the state's buffer has ",
                      state[i].bytes());
-    if (s.sizes[i] != 0) std::memcpy(state[i].data, s.blob.data.get() + offset, s.sizes[i]);
+    if (s.sizes[i] != 0) copy_bytes(state[i].data, s.blob.data.get() + offset, s.sizes[i]);
     offset += s.sizes[i];
   }
 }
@@ -81,8 +81,11 @@ void MemoryStorage::free(int slot) {
   std::size_t spare_bytes = 0;
   for (const Blob &b : spare_) spare_bytes += b.capacity;
   const std::size_t capacity = it->second.blob.capacity;
-  const bool fits = budget_ == 0 ? spare_.size() < 2 : in_use_ + spare_bytes + capacity <= budget_;
-  if (fits && spare_.size() < 4 && capacity > 0) spare_.push_back(std::move(it->second.blob));
+  // Unlimited budget: keep no more than the peak held so far (memory this run already used), so
+  // the next gradient's saves reuse the buffers instead of faulting fresh pages in.
+  const bool fits = budget_ == 0 ? in_use_ + spare_bytes + capacity <= peak_
+                                 : in_use_ + spare_bytes + capacity <= budget_;
+  if (fits && capacity > 0) spare_.push_back(std::move(it->second.blob));
   slots_.erase(it);
 }
 

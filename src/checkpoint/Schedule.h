@@ -9,7 +9,9 @@
  *   Afterwards the object's forward state is unspecified, so the next action that needs a
  *   state is a `Load`. In the Griewank-Walther cost model a reverse step first evaluates
  *   forward step t (to record what the adjoint reads), so every reverse step also counts as one
- *   forward step evaluation: total forward evaluations = advanced steps + N.
+ *   forward step evaluation: total forward evaluations = advanced steps + N. (An adjoint that
+ *   reads only state t needs no such step; the acoustic gradient summed by parts is one, and
+ *   OperatorCheckpointable then skips it: forward evaluations = advanced steps + 1.)
  * - Snapshot counting: **the slot holding the initial state counts as a snapshot.** With S
  *   snapshots, state 0 takes one slot and S-1 remain for intermediate states; S = 1 is valid
  *   (reverse each step by re-advancing from state 0). This is the convention of Griewank and

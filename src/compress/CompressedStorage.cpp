@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "support/Bytes.h"
 #include "support/Error.h"
 
 namespace tenet {
@@ -76,7 +77,7 @@ void CompressedStorage::save(int slot, const State &state) {
     const BufferRef &b = state[i];
     Staged s{b.dtype, buffer_shape(b, i), {}};
     s.raw.resize(b.bytes());
-    if (b.bytes()) std::memcpy(s.raw.data(), b.data, b.bytes());
+    if (b.bytes()) copy_bytes(s.raw.data(), b.data, b.bytes());
     job.buffers.push_back(std::move(s));
   }
   std::unique_lock<std::mutex> lock(mutex_);
@@ -224,7 +225,7 @@ void CompressedStorage::load(int slot, const State &state) {
   cv_.wait(lock, [&] { return !slots_.at(slot).prefetching; });
   if (s.prefetched) {
     for (std::size_t i = 0; i < state.size(); ++i)
-      if (s.stored[i].raw_bytes) std::memcpy(state[i].data, s.staged[i].data(), s.stored[i].raw_bytes);
+      if (s.stored[i].raw_bytes) copy_bytes(state[i].data, s.staged[i].data(), s.stored[i].raw_bytes);
     s.prefetched = false;
     s.staged.clear();
     return;

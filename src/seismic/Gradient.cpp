@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <set>
 
 #include "checkpoint/DiskStorage.h"
 #include "checkpoint/MemoryStorage.h"
+#include "support/Bytes.h"
 #include "support/Error.h"
 #include "symbolic/Transform.h"
 
@@ -71,23 +71,12 @@ std::vector<Eq> replace_fields(const std::vector<Eq> &eqs,
   return out;
 }
 
-// Clears bytes with all threads: the adjoint fields and the gradient are cleared before every
-// gradient, hundreds of MB at 256^3.
-void clear(unsigned char *p, std::size_t n) {
-  constexpr std::size_t kChunk = std::size_t(1) << 20;
-  const auto chunks = static_cast<std::int64_t>((n + kChunk - 1) / kChunk);
-#pragma omp parallel for schedule(static) if (chunks > 4)
-  for (std::int64_t c = 0; c < chunks; ++c) {
-    const std::size_t at = static_cast<std::size_t>(c) * kChunk;
-    std::memset(p + at, 0, std::min(kChunk, n - at));
-  }
-}
-
-void zero(FieldData &f) { clear(static_cast<unsigned char *>(f.buffer.get()), f.count() * f.element_size()); }
+// The adjoint fields and the gradient are cleared before every gradient, hundreds of MB at 256^3.
+void zero(FieldData &f) { clear_bytes(f.buffer.get(), f.count() * f.element_size()); }
 
 void zero_buffer(FieldData &f, std::int64_t b) {
   const std::size_t n = f.buffer_count() * f.element_size();
-  clear(static_cast<unsigned char *>(f.buffer.get()) + static_cast<std::size_t>(b) * n, n);
+  clear_bytes(static_cast<unsigned char *>(f.buffer.get()) + static_cast<std::size_t>(b) * n, n);
 }
 
 double sparse_value(const FieldData &s, std::size_t i) {
@@ -114,6 +103,20 @@ ApplyArgs args_for(const Operator &op, const ApplyArgs &args) {
 }
 
 }  // namespace
+
+// Forward steps OperatorCheckpointable::reverse_step runs when executing `s`: every reverse
+// step's with `tape`, else those of steps no Advance has reached before.
+static std::int64_t taped_steps(const Schedule &s, bool tape) {
+  std::int64_t n = 0;
+  int reached = 0;
+  for (const Action &a : s.actions) {
+    if (a.kind == ActionKind::Advance) reached = std::max(reached, a.t1);
+    if (a.kind != ActionKind::Reverse || !(tape || a.t0 >= reached)) continue;
+    ++n;
+    reached = std::max(reached, a.t0 + 1);
+  }
+  return n;
+}
 
 // ---- OperatorCheckpointable ----
 
@@ -145,6 +148,15 @@ OperatorCheckpointable::OperatorCheckpointable(Operator &forward, DerivativeOper
                        "[t", (k < 0 ? "" : "+"), k, "], which is not among the ", f->nbuf,
                        " time levels held after forward step t");
   }
+  // No taping step when the adjoint reads only levels that state s holds (those step s reads).
+  tape_ = false;
+  const auto levels = forward_.time_offsets();
+  for (const auto &f : state_fields_) {
+    auto needs = adjoint_.forward_needs.find(f->name());
+    auto held = levels.find(f->name());
+    if (needs == adjoint_.forward_needs.end() || held == levels.end()) continue;
+    for (std::int64_t k : needs->second) tape_ |= k < held->second.first || k >= held->second.second;
+  }
   for (const Eq &e : eqs) {
     const FieldData *w = field_of(e.lhs);
     if (!w || (w->kind != FieldKind::Function && w->kind != FieldKind::TimeFunction)) continue;
@@ -161,6 +173,7 @@ void OperatorCheckpointable::forward(int t0, int t1) {
   a.time_m = operator_time(t0);
   a.time_M = operator_time(t1 - 1);
   forward_.apply(a);
+  reached_ = std::max(reached_, t1);
 }
 
 void OperatorCheckpointable::reverse_step(int s) {
@@ -168,7 +181,10 @@ void OperatorCheckpointable::reverse_step(int s) {
     adjoint_.run_prepare(args_);
     prepared_ = true;
   }
-  forward(s, s + 1);
+  if (tape_ || s >= reached_) {
+    forward(s, s + 1);
+    ++taped_steps_;
+  }
   const std::int64_t t = operator_time(s);
   if (before_adjoint) before_adjoint(t);
   ApplyArgs a = args_for(*adjoint_.op, args_);
@@ -513,6 +529,7 @@ GradientResult FwiGradient::compute(std::span<const double> observed_span) {
     m.adapter->before_adjoint = [&](std::int64_t t) {
       for (std::int64_t k : m.receiver_offsets) m.seed(t + k, observed, misfit_at);
     };
+    const std::int64_t taped_before = m.adapter->taped_steps();
     try {
       r.stats = execute_schedule(*m.schedule, *m.adapter, *memory, disk);
     } catch (...) {
@@ -520,7 +537,11 @@ GradientResult FwiGradient::compute(std::span<const double> observed_span) {
       throw;
     }
     m.adapter->before_adjoint = nullptr;
+    r.taped_steps = m.adapter->taped_steps() - taped_before;
     r.predicted = m.predicted;
+    // The schedule's cost model counts a forward step in every reverse step; this adjoint may
+    // need only the state it reverses from.
+    r.predicted.forward_evaluations = r.predicted.advanced_steps + taped_steps(*m.schedule, m.adapter->tapes());
     r.snapshots = m.schedule->slots[kMemoryLevel];
     r.disk_snapshots = m.schedule->slots[kDiskLevel];
     r.seconds_forward = r.stats.seconds_forward;

@@ -38,8 +38,12 @@ namespace tenet {
 /// step time_m + s. The acoustic forward runs time 1..nt-2, so there time_m = 1 and checkpoint
 /// step s is operator step s + 1 (which writes u[s + 2]).
 ///
-/// reverse(s, s+1) runs forward step s (writing the newest level, which the adjoint reads), then
-/// the `before_adjoint` hook, then the adjoint operator for the single time index time_m + s.
+/// reverse(s, s+1) runs the `before_adjoint` hook, then the adjoint operator for the single time
+/// index time_m + s. When the adjoint reads a level that forward step s writes (the newest), it
+/// first runs that step (the Griewank-Walther "taping" step); when it reads only levels of state
+/// s (the acoustic gradient summed by parts reads u[t]), it does not, except for a step the
+/// forward has not run yet with the current parameters (the last one: its receiver samples
+/// seed the residual). `taped_steps()` counts the forward steps run inside reverse steps.
 /// The adjoint fields (ubar with its modulo buffers, the gradient mbar) live in the
 /// DerivativeOperator and carry over between calls, so the reverse steps must come in the
 /// order steps()-1 down to 0 (the executor guarantees it).
@@ -78,7 +82,15 @@ class OperatorCheckpointable : public Checkpointable {
 
   /// Runs the adjoint's `prepare` operator before the next reverse step (call after changing
   /// the parameters). The first reverse step does it anyway.
-  void invalidate_prepare() { prepared_ = false; }
+  void invalidate_prepare() {
+    prepared_ = false;
+    reached_ = 0;
+  }
+
+  /// Whether every reverse step runs its forward step first (the adjoint reads the level it
+  /// writes), and how many forward steps the reverse steps have run so far.
+  bool tapes() const { return tape_; }
+  std::int64_t taped_steps() const { return taped_steps_; }
 
  private:
   void reverse_step(int s);
@@ -89,6 +101,9 @@ class OperatorCheckpointable : public Checkpointable {
   std::int64_t time_m_, time_M_;
   ApplyArgs args_;
   bool prepared_ = false;
+  bool tape_ = true;             // the adjoint reads a level the forward step writes
+  int reached_ = 0;              // forward steps 0 .. reached_-1 have run since invalidate_prepare()
+  std::int64_t taped_steps_ = 0;
 };
 
 /// The pieces of an FWI objective for one shot, generic over the forward equations.
@@ -145,6 +160,10 @@ struct GradientResult {
   std::vector<double> gradient;      ///< dJ/dm on the interior, C order (empty without copy_gradient)
   std::shared_ptr<FieldData> gradient_field;  ///< the same as a Function (mbar), halo zero
   ExecutionStats stats;              ///< the executor's statistics (filled in for FullHistory too)
+  /// Forward steps run inside reverse steps: one per reverse step when the adjoint reads the
+  /// level a step writes, else only the last step (which the first sweep does not reach).
+  /// Forward evaluations = stats.forward_steps + taped_steps.
+  std::int64_t taped_steps = 0;
   ScheduleCost predicted;            ///< the schedule's cost as analyze_schedule predicts it
   std::string schedule;              ///< schedule name ("full-history" for FullHistory)
   int snapshots = 0, disk_snapshots = 0;

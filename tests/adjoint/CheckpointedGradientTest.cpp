@@ -86,6 +86,11 @@ TEST_P(CheckpointedGradient, EverySchedulesGivesTheStoreAllGradientBitwise) {
     EXPECT_EQ(r.stats.forward_steps, r.predicted.advanced_steps);
     EXPECT_EQ(r.stats.recomputed_steps, r.predicted.recomputed_steps);
     EXPECT_EQ(r.stats.reverse_steps, n);
+    // The gradient summed by parts reads u[t] only, which state t holds: reverse steps run no
+    // forward step except the last one, which no Advance reaches (its receiver samples seed the
+    // residual).
+    EXPECT_EQ(r.taped_steps, 1);
+    EXPECT_EQ(r.stats.forward_steps + r.taped_steps, r.predicted.forward_evaluations);
     if (c.opts.strategy == GradientStrategy::Revolve && c.opts.snapshots > 0 && c.opts.snapshots < n - 1) {
       EXPECT_GT(r.stats.recomputed_steps, 0);
       EXPECT_EQ(r.predicted.advanced_steps, internal::revolve_cost(n, c.opts.snapshots));
@@ -213,6 +218,10 @@ TEST(gradient_ByParts, SummedByPartsTheGradientReadsOneForwardLevelAndAgrees) {
     std::memset(p.u().data()->buffer.get(), 0, p.u().data()->count() * p.u().data()->element_size());
     stepper.reverse(0, stepper.steps());
     gradients.push_back(Function::from_data(adj.of("m")).get_data());
+    // The plain form reads u[t+1], which forward step t writes: every reverse step runs it
+    // first. By parts, only the last step (which nothing advanced to before) is run.
+    EXPECT_EQ(stepper.tapes(), !at_rest);
+    EXPECT_EQ(stepper.taped_steps(), at_rest ? 1 : stepper.steps());
   }
   double peak = 0;
   for (double v : gradients[0]) peak = std::max(peak, std::fabs(v));

@@ -1,0 +1,16 @@
+/** \file Bytes.h  Copying and clearing large byte ranges with all OpenMP threads. */
+#pragma once
+
+#include <cstddef>
+
+namespace tenet {
+
+/// memcpy(dst, src, n), split into 1 MiB chunks over the OpenMP threads when n is large (a
+/// checkpoint of a 3D wavefield is tens of MB; one core copies at a fraction of the memory
+/// bandwidth). The ranges must not overlap.
+void copy_bytes(void *dst, const void *src, std::size_t n);
+
+/// memset(p, 0, n), split the same way.
+void clear_bytes(void *p, std::size_t n);
+
+}  // namespace tenet
