@@ -167,11 +167,13 @@ class Printer {
       begin = end;
     }
     while (parts.size() > 1) {  // balanced pairwise tree of the groups
+      const bool outermost = parts.size() == 2;
       std::vector<std::string> next;
-      for (std::size_t i = 0; i < parts.size(); i += 2)
-        next.push_back(i + 1 < parts.size() ? (parts.size() > 2 ? "(" : "") + parts[i] + " + " + parts[i + 1] +
-                                                  (parts.size() > 2 ? ")" : "")
-                                            : parts[i]);
+      for (std::size_t i = 0; i + 1 < parts.size(); i += 2) {
+        std::string pair = parts[i] + " + " + parts[i + 1];
+        next.push_back(outermost ? pair : "(" + pair + ")");
+      }
+      if (parts.size() % 2 == 1) next.push_back(parts.back());
       parts.swap(next);
     }
     return parts[0];
