@@ -30,6 +30,27 @@ TEST(fwi_Optimize, LbfgsFindsTheRosenbrockMinimum) {
   for (std::size_t i = 1; i < r.objectives.size(); ++i) EXPECT_LE(r.objectives[i], r.objectives[i - 1]);
 }
 
+// A first step 20x too long: the line search interpolates the next trial (the minimum of the
+// parabola through f, its slope and the failed trial, kept in [0.1, 0.5] of the step) and
+// accepts on the third evaluation; halving would take five (each one is a whole FWI gradient).
+TEST(fwi_Optimize, LineSearchInterpolatesAfterAnOvershoot) {
+  OptimizeOptions o;
+  o.method = OptimizeOptions::Method::GradientDescent;
+  o.iterations = 1;
+  o.first_step = 20.0;  // moves x by 20 x |x0|: from 1 to -19 on f = x^2 / 2
+  int calls = 0;
+  auto f = [&](const std::vector<double> &x, std::vector<double> &g) {
+    ++calls;
+    g = {x[0]};
+    return 0.5 * x[0] * x[0];
+  };
+  auto r = minimize(f, {1.0}, {}, {}, o);
+  ASSERT_EQ(r.objectives.size(), 2u) << r.stop_reason;
+  EXPECT_LT(r.objectives[1], r.objectives[0]);
+  EXPECT_EQ(r.evaluations, calls);
+  EXPECT_LE(r.evaluations - 1, 3) << "line-search evaluations";
+}
+
 TEST(fwi_Optimize, BoundsAreRespectedAndActiveAtTheSolution) {
   // Minimum of |x - c|^2 with c outside the box lies on the box.
   const std::vector<double> c{2.0, -3.0, 0.5};
