@@ -305,14 +305,38 @@ void Operator::autotune(const ApplyArgs &args) {
     tuned_[key] = sizes;
     return;
   }
-  // A short run of each candidate on the real data, restored afterwards.
+  // A short run of each candidate on the real data, restored afterwards: the fields the
+  // equations write, and of a field with its whole history (save = N, gigabytes in a gradient's
+  // forward) only the levels the trial steps touch.
   ApplyArgs trial = args;
   trial.time_M = kernel_.has_time ? std::min(args.time_M, args.time_m + 2) : args.time_M;
   Bound b = bind(trial);
-  std::vector<std::vector<char>> saved;
+  std::set<std::string> written;
+  for (const Eq &e : kernel_.equations)
+    if (const FieldData *f = field_of(e.lhs)) written.insert(f->name());
+  struct Saved {
+    unsigned char *at;
+    std::vector<unsigned char> bytes;
+  };
+  std::vector<Saved> saved;
+  auto keep = [&](void *at, std::size_t n) {
+    auto *p = static_cast<unsigned char *>(at);
+    saved.push_back({p, std::vector<unsigned char>(p, p + n)});
+  };
   for (const auto &d : b.data) {
-    saved.emplace_back(d->buffer.bytes());
-    std::memcpy(saved.back().data(), d->buffer.get(), d->buffer.bytes());
+    if (!written.count(d->name())) continue;
+    auto levels = time_offsets_.find(d->name());
+    if (!d->saved || levels == time_offsets_.end()) {
+      keep(d->buffer.get(), d->buffer.bytes());
+      continue;
+    }
+    std::set<std::int64_t> touched;
+    for (std::int64_t t = trial.time_m; t <= trial.time_M; ++t)
+      for (std::int64_t k = levels->second.first; k <= levels->second.second; ++k)
+        touched.insert(((t + k) % d->nbuf + d->nbuf) % d->nbuf);
+    const std::size_t level_bytes = d->buffer_count() * d->element_size();
+    for (std::int64_t l : touched)
+      keep(static_cast<unsigned char *>(d->buffer.get()) + static_cast<std::size_t>(l) * level_bytes, level_bytes);
   }
   std::vector<std::vector<std::int64_t>> candidates;
   const std::vector<std::int64_t> sizes = {4, 8, 16, 32, 64};
@@ -336,7 +360,7 @@ void Operator::autotune(const ApplyArgs &args) {
       best = c;
     }
   }
-  for (std::size_t i = 0; i < b.data.size(); ++i) std::memcpy(b.data[i]->buffer.get(), saved[i].data(), saved[i].size());
+  for (const Saved &k : saved) std::memcpy(k.at, k.bytes.data(), k.bytes.size());
   set_block_sizes(best);
   tuned_[key] = best;
   write_tuned(memo, best);

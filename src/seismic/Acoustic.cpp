@@ -166,12 +166,15 @@ AcousticProblem::AcousticProblem(const VelocityModel &model, const AcousticOptio
   op_ = std::make_unique<Operator>(eqs_, oo);
 }
 
+bool worth_tuning(const Grid &g) { return g.size() >= (std::int64_t{1} << 20); }
+
 PerfReport AcousticProblem::forward(int threads) {
   ApplyArgs a;
   a.time_m = 1;
   a.time_M = nt_ - 2;
   a.scalars["dt"] = dt_;
   a.threads = threads;
+  a.autotune = worth_tuning(grid_);
   return op_->apply(a);
 }
 

@@ -52,6 +52,12 @@ struct AcousticOptions {
   std::vector<double> rec;  ///< [nrec][ndim]; default: a line across the top, every grid point
 };
 
+/// Whether operators on grid `g` choose their loop blocks by a short timed run on their first
+/// apply (ApplyArgs::autotune; remembered per shape on disk): from a million points, where the
+/// blocks decide how much of a step's neighbours come from cache (181^3, order 8: 1.32 ->
+/// 1.47 Gpts/s) and the trial (60 steps once, 3D) is small beside a shot.
+bool worth_tuning(const Grid &g);
+
 /// Fields and operator of the acoustic problem for one shot.
 class AcousticProblem {
  public:

@@ -436,6 +436,7 @@ FwiGradient::FwiGradient(GradientProblem problem, GradientOptions options) : imp
   m.gradient = m.adjoint.of(m.problem.parameter->name());
   m.args.scalars = m.problem.scalars;
   m.args.threads = m.options.threads;
+  m.args.autotune = worth_tuning(m.problem.parameter->grid);
   if (!full) {
     m.adapter = std::make_unique<OperatorCheckpointable>(*m.forward, m.adjoint, m.state, m.problem.time_m,
                                                          m.problem.time_M, m.args);

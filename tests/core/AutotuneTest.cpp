@@ -73,5 +73,33 @@ TEST(core_Autotune, LeavesTheResultAsWithoutTuningAndRemembersTheChoiceOnDisk) {
   EXPECT_GE(y, 1);
 }
 
+// With the whole history kept (save = N), the tuner restores only the levels its trial steps
+// touch: an update that accumulates into the history (u[t+1] += ...) ends as without tuning on
+// every level, those the trial steps touched and those nothing writes.
+TEST(core_Autotune, RestoresTheLevelsOfAHistoryTheTrialTouches) {
+  test::TempDir dir("tune-save");
+  test::ScopedEnv env("TENET_CACHE_DIR", dir.str());
+  TimeFunctionOptions t;
+  t.time_order = 1;
+  t.save = 9;
+  Grid g{{40, 36, 34}, {390.0, 350.0, 330.0}};
+  Function ma("m", g, 4), mb("m", g, 4);
+  TimeFunction ua("u", g, 4, t), ub("u", g, 4, t);
+  for (auto *m : {&ma, &mb}) m->fill(0.4);
+  for (auto *u : {&ua, &ub})
+    for (int l = 0; l < 9; ++l) u->fill(1e-3 * (l + 1), l);
+  auto eqs = [](Function &m, TimeFunction &u) {
+    return std::vector<Eq>{Inc(u.forward(), Expr(m) * u() + dx(u), "accumulate into the next level")};
+  };
+  Operator plain(eqs(ma, ua)), tuned(eqs(mb, ub));
+  ApplyArgs a = args(false), b = args(true);
+  a.scalars.clear();
+  b.scalars.clear();
+  plain.apply(a);
+  tuned.apply(b);
+  ASSERT_NE(ua.get_data(3), ua.get_data(8)) << "the run changed nothing";
+  for (int l = 0; l < 9; ++l) EXPECT_EQ(ua.get_data(l), ub.get_data(l)) << "level " << l;
+}
+
 }  // namespace
 }  // namespace tenet
