@@ -397,7 +397,7 @@ class Emitter {
       const VectorRow &r = plan->rows[i];
       if (*r.offsets.begin() < 0) o << p3 << reg[i] << "_prev = " << reg[i] << ";\n";
       if (*r.offsets.rbegin() > 0) o << p3 << reg[i] << " = " << reg[i] << "_next;\n";
-      else o << p3 << reg[i] << " = *(const vreal_ *)" << address(r, Expr(zs) + Expr(2 * w)) << ";\n";
+      else o << p3 << reg[i] << " = *(const vreal_ *)" << address(r, Expr(zs) + Expr(w)) << ";\n";
     }
     o << p2 << "}\n" << p1 << "}\n";
     scalar_loop(v1, hi + " + 1", depth + 1);
