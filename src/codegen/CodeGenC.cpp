@@ -49,7 +49,17 @@ class Emitter {
       o << "/* " << k_.vector_bytes / dtype_size(k_.dtype) << " " << ct
         << "s, one cache line: loads and stores of whole aligned rows */\n"
         << "typedef " << ct << " vreal_ __attribute__((vector_size(" << k_.vector_bytes << "), aligned(sizeof(" << ct
-        << ")), may_alias));\n\n";
+        << ")), may_alias));\n";
+      // The last part-vector of a row: lanes below `n` take the new value, the others keep what
+      // memory holds (the halo stays zero).
+      const std::string it = k_.dtype == DType::Float32 ? "int" : "long";
+      const int w = static_cast<int>(k_.vector_bytes / dtype_size(k_.dtype));
+      o << "typedef " << it << " vmask_ __attribute__((vector_size(" << k_.vector_bytes << ")));\n"
+        << "static inline vreal_ first_lanes_(vreal_ fresh, vreal_ old, long n)\n{\n"
+        << "  const vmask_ lane = {";
+      for (int l = 0; l < w; ++l) o << (l ? ", " : "") << l;
+      o << "};\n  const vmask_ take = lane < (" << it << ")n;\n"
+        << "  return (vreal_)(((vmask_)fresh & take) | ((vmask_)old & ~take));\n}\n\n";
     }
     o << "int " << k_.name
       << "(void *const *restrict fields_, const long *restrict sizes_, const long *restrict ia_,\n"
@@ -283,8 +293,6 @@ class Emitter {
         o << p2 << "vreal_ " << reg[i] << "_prev = *(const vreal_ *)" << address(r, Expr(zv0) - Expr(w)) << ";\n";
       o << p2 << "vreal_ " << reg[i] << " = *(const vreal_ *)" << address(r, zv0) << ";\n";
     }
-    o << p2 << "for (long " << z << " = " << v0 << "; " << z << " < " << v1 << "; " << z << " += " << W << ")\n"
-      << p2 << "{\n";
     // Loads of this vector; prefetches of the rows whose next lines come from memory: per field
     // and time level, the row furthest ahead in the outer dimensions, and every written row.
     // When the arrays are larger than a last-level cache, the same rows two iterations ahead in
@@ -331,67 +339,77 @@ class Emitter {
       idx[idx.size() - 2] = idx[idx.size() - 2] + Expr(kRowsAhead);
       return "&" + print_access(access(r.at->field, idx));
     };
-    for (std::size_t i = 0; i < plan->rows.size(); ++i) {
-      const VectorRow &r = plan->rows[i];
-      bool lead = false, lead_row = false;
-      for (const auto &[key, j] : ahead) lead |= j == i;
-      for (const auto &[key, j] : ahead_row) lead_row |= j == i;
-      if (lead || r.written)
-        o << p3 << "__builtin_prefetch(" << address(r, pf) << ", " << (r.written ? 1 : 0) << ", 0);\n";
-      if (streamed > kBeyondCache && (lead || lead_row || r.written))
-        o << p3 << "__builtin_prefetch(" << next_row_address(r, zs) << ", " << (r.written ? 1 : 0) << ", 2);\n";
-      if (r.written) continue;
-      if (!rotated[i]) {
-        o << p3 << "const vreal_ " << reg[i] << " = *(const vreal_ *)" << address(r, zs) << ";\n";
-        continue;
-      }
-      if (*r.offsets.rbegin() > 0)
-        o << p3 << "const vreal_ " << reg[i] << "_next = *(const vreal_ *)" << address(r, Expr(zs) + Expr(w))
-          << ";\n";
-      for (int off : r.offsets) {
-        if (off == 0) continue;
-        o << p3 << "const vreal_ " << shifted_name(reg[i], off) << " = __builtin_shufflevector("
-          << (off < 0 ? reg[i] + "_prev, " + reg[i] : reg[i] + ", " + reg[i] + "_next");
-        for (int l = 0; l < w; ++l) o << ", " << (off < 0 ? w + off + l : off + l);
-        o << ");\n";
-      }
-    }
     // The body, with each access printed as its register.
     CPrintOptions vo = opts_;
     vo.access = [&](const Expr &a) {
       auto [row, off] = plan->where.at(a);
       return off == 0 ? reg[static_cast<std::size_t>(row)] : shifted_name(reg[static_cast<std::size_t>(row)], off);
     };
-    std::unordered_set<Expr> vector_temps;
-    auto is_vector = [&](const Expr &e) {
-      if (!accesses(e).empty()) return true;
-      for (const Expr &t : symbols(e))
-        if (vector_temps.count(t)) return true;
-      return false;
-    };
-    for (const Stmt &st : s->body[0]->body) {
-      if (st.kind() == StmtKind::Comment) {
-        emit(o, st, depth + 3);
-      } else if (st.kind() == StmtKind::Define) {
-        bool v = is_vector(st->rhs);
-        if (v) vector_temps.insert(st->lhs);
-        o << p3 << "const " << (v ? "vreal_" : dtype_ctype(k_.dtype)) << " " << name_of(st->lhs) << " = "
-          << print_c(st->rhs, vo) << ";\n";
-      } else {
-        const std::size_t row = static_cast<std::size_t>(plan->where.at(st->lhs).first);
-        const VectorRow &r = plan->rows[row];
-        const std::string addr = "*(vreal_ *)" + address(r, zs);
-        std::string value = print_c(st->rhs, vo);
-        if (!is_vector(st->rhs)) value = "(vreal_){0} + (" + value + ")";
-        if (r.forwarded) {  // later statements read the stored value from its register
-          o << p3 << "const vreal_ " << reg[row] << " = "
-            << (st->accumulate ? "*(const vreal_ *)" + address(r, zs) + " + (" + value + ")" : value) << ";\n";
-          o << p3 << addr << " = " << reg[row] << ";\n";
+    // One vector at `z`: loads, shifts and the statements. `tail`: the row's last, partial vector
+    // (lanes from `z_hi + 1` on lie in the halo or the padding): no prefetches, and each store
+    // keeps what memory holds beyond the row (loads may read past it into allocated slack).
+    auto iteration = [&](const std::string &p3, bool tail) {
+      for (std::size_t i = 0; i < plan->rows.size(); ++i) {
+        const VectorRow &r = plan->rows[i];
+        bool lead = false, lead_row = false;
+        for (const auto &[key, j] : ahead) lead |= j == i;
+        for (const auto &[key, j] : ahead_row) lead_row |= j == i;
+        if (!tail && (lead || r.written))
+          o << p3 << "__builtin_prefetch(" << address(r, pf) << ", " << (r.written ? 1 : 0) << ", 0);\n";
+        if (!tail && streamed > kBeyondCache && (lead || lead_row || r.written))
+          o << p3 << "__builtin_prefetch(" << next_row_address(r, zs) << ", " << (r.written ? 1 : 0) << ", 2);\n";
+        if (r.written) continue;
+        if (!rotated[i]) {
+          o << p3 << "const vreal_ " << reg[i] << " = *(const vreal_ *)" << address(r, zs) << ";\n";
           continue;
         }
-        o << p3 << addr << (st->accumulate ? " += " : " = ") << value << ";\n";
+        if (*r.offsets.rbegin() > 0)
+          o << p3 << "const vreal_ " << reg[i] << "_next = *(const vreal_ *)" << address(r, Expr(zs) + Expr(w))
+            << ";\n";
+        for (int off : r.offsets) {
+          if (off == 0) continue;
+          o << p3 << "const vreal_ " << shifted_name(reg[i], off) << " = __builtin_shufflevector("
+            << (off < 0 ? reg[i] + "_prev, " + reg[i] : reg[i] + ", " + reg[i] + "_next");
+          for (int l = 0; l < w; ++l) o << ", " << (off < 0 ? w + off + l : off + l);
+          o << ");\n";
+        }
       }
-    }
+      std::unordered_set<Expr> vector_temps;
+      auto is_vector = [&](const Expr &e) {
+        if (!accesses(e).empty()) return true;
+        for (const Expr &t : symbols(e))
+          if (vector_temps.count(t)) return true;
+        return false;
+      };
+      const std::string rest = hi + " + 1 - " + z;  // lanes of the tail vector inside the row
+      for (const Stmt &st : s->body[0]->body) {
+        if (st.kind() == StmtKind::Comment) {
+          if (!tail) emit(o, st, static_cast<int>(p3.size() / 2));
+        } else if (st.kind() == StmtKind::Define) {
+          bool v = is_vector(st->rhs);
+          if (v) vector_temps.insert(st->lhs);
+          o << p3 << "const " << (v ? "vreal_" : dtype_ctype(k_.dtype)) << " " << name_of(st->lhs) << " = "
+            << print_c(st->rhs, vo) << ";\n";
+        } else {
+          const std::size_t row = static_cast<std::size_t>(plan->where.at(st->lhs).first);
+          const VectorRow &r = plan->rows[row];
+          const std::string addr = "*(vreal_ *)" + address(r, zs), old = "*(const vreal_ *)" + address(r, zs);
+          std::string rhs = print_c(st->rhs, vo);
+          if (!is_vector(st->rhs)) rhs = "(vreal_){0} + (" + rhs + ")";
+          std::string value = st->accumulate ? old + " + (" + rhs + ")" : rhs;
+          if (r.forwarded) {  // later statements read the stored value from its register
+            o << p3 << "const vreal_ " << reg[row] << " = " << value << ";\n";
+            value = reg[row];
+          }
+          if (tail) o << p3 << addr << " = first_lanes_(" << value << ", " << old << ", " << rest << ");\n";
+          else if (st->accumulate && !r.forwarded) o << p3 << addr << " += " << rhs << ";\n";
+          else o << p3 << addr << " = " << value << ";\n";
+        }
+      }
+    };
+    o << p2 << "for (long " << z << " = " << v0 << "; " << z << " < " << v1 << "; " << z << " += " << W << ")\n"
+      << p2 << "{\n";
+    iteration(p3, false);
     for (std::size_t i = 0; i < plan->rows.size(); ++i) {
       if (!rotated[i]) continue;
       const VectorRow &r = plan->rows[i];
@@ -399,8 +417,14 @@ class Emitter {
       if (*r.offsets.rbegin() > 0) o << p3 << reg[i] << " = " << reg[i] << "_next;\n";
       else o << p3 << reg[i] << " = *(const vreal_ *)" << address(r, Expr(zs) + Expr(w)) << ";\n";
     }
+    o << p2 << "}\n";
+    // The rest of the row, fewer than W points: one more vector whose stores keep the lanes
+    // beyond the row (a scalar loop there cost 18% of a 2D order-8 step with rows of 181).
+    o << p2 << "if (" << hi << " + 1 > " << v1 << ")\n" << p2 << "{\n";
+    o << p3 << "const long " << z << " = " << v1 << ";\n";
+    iteration(p3, true);
     o << p2 << "}\n" << p1 << "}\n";
-    scalar_loop(v1, hi + " + 1", depth + 1);
+    scalar_loop(v1 + " == " + v0 + " ? " + v1 + " : " + hi + " + 1", hi + " + 1", depth + 1);
     o << pad << "}\n";
   }
 

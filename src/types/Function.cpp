@@ -32,9 +32,10 @@ AlignedBuffer::AlignedBuffer(std::size_t bytes, std::size_t lead) : bytes_(bytes
   // calloc, not aligned_alloc + memset: a large block comes straight from mmap, whose pages the
   // kernel zeroes when first touched (by the threads of the first operator that writes them),
   // instead of being zeroed twice, by the kernel and by a single-threaded memset, here (a
-  // gradient's 380 MB history took 0.4 s to allocate that way). 64 bytes of slack after the
-  // data: explicit vector loops may load (never use) one vector past the last row.
-  const std::size_t total = align + lead_pad + bytes + 64;
+  // gradient's 380 MB history took 0.4 s to allocate that way). 256 bytes of slack after the
+  // data: the last, partial vector of an explicit vector loop's row loads (never uses) up to
+  // two vectors and a stencil radius past the row's end.
+  const std::size_t total = align + lead_pad + bytes + 256;
   void *p = std::calloc(total, 1);
   TENET_USER_CHECK(p != nullptr, "out of memory allocating ", bytes, " bytes");
   const auto at = reinterpret_cast<std::uintptr_t>(p);
