@@ -419,12 +419,28 @@ class Emitter {
     }
     o << p2 << "}\n";
     // The rest of the row, fewer than W points: one more vector whose stores keep the lanes
-    // beyond the row (a scalar loop there cost 18% of a 2D order-8 step with rows of 181).
-    o << p2 << "if (" << hi << " + 1 > " << v1 << ")\n" << p2 << "{\n";
+    // beyond the row (a scalar loop there cost 18% of a 2D order-8 step with rows of 181), when
+    // every row it writes has room for the whole vector (rows are laid out with that room after
+    // the interior; an iteration into the halo may still lack it).
+    const std::string tail = name_of(symbol(z + "_tail"));
+    std::string fits = hi + " + 1 > " + v1;
+    for (const VectorRow &r : plan->rows) {
+      if (!r.written) continue;
+      const FieldData *f = field_of(r.at);  // memory index after the vector, minus z:
+      const Expr past = r.at.ops().back() - zs + Expr(f->halo.back()) + Expr(w);
+      fits += " && " + v1 + " + " + print_c_index(past, opts_) + " <= " + std::to_string(f->alloc.back());
+    }
+    o << p2 << "const int " << tail << " = " << fits << ";\n";
+    o << p2 << "if (" << tail << ")\n" << p2 << "{\n";
     o << p3 << "const long " << z << " = " << v1 << ";\n";
     iteration(p3, true);
+    o << p2 << "}\n";
+    o << p2 << "else\n" << p2 << "{\n";
+    scalar_loop(v1, hi + " + 1", depth + 3);
     o << p2 << "}\n" << p1 << "}\n";
-    scalar_loop(v1 + " == " + v0 + " ? " + v1 + " : " + hi + " + 1", hi + " + 1", depth + 1);
+    o << p1 << "else\n" << p1 << "{\n";
+    scalar_loop(v1, hi + " + 1", depth + 2);
+    o << p1 << "}\n";
     o << pad << "}\n";
   }
 

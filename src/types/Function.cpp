@@ -1,5 +1,6 @@
 #include "types/Function.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -86,6 +87,10 @@ void layout_grid_field(FieldData &d, int space_order, int halo) {
     std::int64_t a = g.shape()[static_cast<std::size_t>(i)] + 2 * h;
     if (i == g.ndim() - 1) {
       const auto line = static_cast<std::int64_t>(per_line);
+      // Room after the interior for the last, partial vector of a row (one cache line from an
+      // aligned index; the first interior point is aligned), so that its store stays in the row.
+      const std::int64_t n = g.shape()[static_cast<std::size_t>(i)];
+      a = std::max(a, (n + line - 1) / line * line + h);
       a = (a + line - 1) / line * line;
       // A row of a multiple of 4 KiB maps neighbouring rows to the same cache sets (and trips
       // 4K aliasing of loads): one more cache line breaks the pattern.
