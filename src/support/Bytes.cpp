@@ -1,20 +1,66 @@
 #include "support/Bytes.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace tenet {
 namespace {
 
 constexpr std::size_t kChunk = std::size_t(1) << 20;
 constexpr std::int64_t kSerialChunks = 4;  // below 4 MiB one thread is as fast
+// From here on a copy does not fit in a last-level cache share, and its destination is not
+// read soon (a checkpoint) or is read after the rest of the copy has evicted it: streaming
+// stores skip reading the destination lines first. 30 MB, 2 threads: 23 GB/s against 14.5
+// with memcpy per chunk (11 with one memcpy).
+constexpr std::size_t kStreaming = std::size_t(8) << 20;
+
+#if defined(__SSE2__)
+// [begin, end) of d <- s with 16-byte non-temporal stores (d + begin aligned to 16 bytes).
+void stream_copy(unsigned char *d, const unsigned char *s, std::size_t begin, std::size_t end) {
+  std::size_t i = begin;
+  for (; i + 64 <= end; i += 64) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i *>(s + i));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i *>(s + i + 16));
+    const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i *>(s + i + 32));
+    const __m128i e = _mm_loadu_si128(reinterpret_cast<const __m128i *>(s + i + 48));
+    _mm_stream_si128(reinterpret_cast<__m128i *>(d + i), a);
+    _mm_stream_si128(reinterpret_cast<__m128i *>(d + i + 16), b);
+    _mm_stream_si128(reinterpret_cast<__m128i *>(d + i + 32), c);
+    _mm_stream_si128(reinterpret_cast<__m128i *>(d + i + 48), e);
+  }
+  std::memcpy(d + i, s + i, end - i);
+  _mm_sfence();
+}
+#endif
 
 }  // namespace
 
 void copy_bytes(void *dst, const void *src, std::size_t n) {
   auto *d = static_cast<unsigned char *>(dst);
   const auto *s = static_cast<const unsigned char *>(src);
+#if defined(__SSE2__)
+  if (n >= kStreaming) {
+    const std::size_t head = (16 - reinterpret_cast<std::uintptr_t>(d) % 16) % 16;
+    std::memcpy(d, s, head);
+    const std::size_t body = n - head;
+#pragma omp parallel
+    {
+      const auto t = static_cast<std::size_t>(omp_get_thread_num());
+      const auto threads = static_cast<std::size_t>(omp_get_num_threads());
+      const std::size_t begin = head + body * t / threads / 64 * 64;
+      const std::size_t end = t + 1 == threads ? n : head + body * (t + 1) / threads / 64 * 64;
+      stream_copy(d, s, begin, end);
+    }
+    return;
+  }
+#endif
   const auto chunks = static_cast<std::int64_t>((n + kChunk - 1) / kChunk);
 #pragma omp parallel for schedule(static) if (chunks > kSerialChunks)
   for (std::int64_t c = 0; c < chunks; ++c) {

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +16,7 @@
 #include "checkpoint/Executor.h"
 #include "checkpoint/MemoryStorage.h"
 #include "checkpoint/Schedule.h"
+#include "support/Bytes.h"
 #include "support/Error.h"
 
 namespace tenet {
@@ -55,6 +57,28 @@ void expect_error_containing(const std::function<void()> &f, const std::string &
   } catch (const Error &e) {
     EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
   }
+}
+
+// Checkpoint copies: small ones with memcpy, large ones split over the threads (with streaming
+// stores from 8 MiB): every byte arrives, whatever the sizes and alignments, and nothing past
+// the end is touched.
+TEST(checkpoint_CopyBytes, EveryByteAtAnySizeAndAlignment) {
+  const std::size_t mib = std::size_t(1) << 20;
+  for (std::size_t n : {std::size_t(0), std::size_t(1), std::size_t(63), 4 * mib + 3, 8 * mib, 8 * mib + 17})
+    for (std::size_t so : {0, 1, 7})
+      for (std::size_t dof : {0, 5}) {
+        std::vector<unsigned char> src(n + so), dst(n + dof + 64, 0xAB);
+        for (std::size_t i = 0; i < src.size(); ++i) src[i] = static_cast<unsigned char>(i * 131 + 7);
+        copy_bytes(dst.data() + dof, src.data() + so, n);
+        ASSERT_TRUE(std::equal(src.begin() + static_cast<std::ptrdiff_t>(so), src.end(),
+                               dst.begin() + static_cast<std::ptrdiff_t>(dof)))
+            << n << " bytes, offsets " << so << " / " << dof;
+        for (std::size_t i = 0; i < dof; ++i) ASSERT_EQ(dst[i], 0xAB) << "before the copy";
+        for (std::size_t i = n + dof; i < dst.size(); ++i) ASSERT_EQ(dst[i], 0xAB) << "after the copy";
+        clear_bytes(dst.data() + dof, n);
+        ASSERT_TRUE(std::all_of(dst.begin() + static_cast<std::ptrdiff_t>(dof),
+                                dst.begin() + static_cast<std::ptrdiff_t>(dof + n), [](unsigned char c) { return c == 0; }));
+      }
 }
 
 TEST(checkpoint_MemoryStorage, RoundTripReplaceAndBudget) {
