@@ -42,6 +42,8 @@ void MemoryStorage::save(int slot, const State &state) {
     if (!reused) {
       s.blob.data = std::make_unique_for_overwrite<unsigned char[]>(bytes);
       s.blob.capacity = bytes;
+      // Before the first copy touches it: a checkpoint is tens of MB, faulted in once.
+      if (bytes >= (std::size_t(4) << 20)) advise_huge_pages(s.blob.data.get(), bytes);
     }
   }
   s.blob.size = bytes;

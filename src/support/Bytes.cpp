@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include <sys/mman.h>
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -77,6 +79,18 @@ void clear_bytes(void *p, std::size_t n) {
     const std::size_t at = static_cast<std::size_t>(c) * kChunk;
     std::memset(d + at, 0, std::min(kChunk, n - at));
   }
+}
+
+void advise_huge_pages(void *p, std::size_t bytes) {
+#if defined(MADV_HUGEPAGE)
+  constexpr std::uintptr_t kHuge = std::uintptr_t(2) << 20;
+  const auto begin = (reinterpret_cast<std::uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
+  const auto end = (reinterpret_cast<std::uintptr_t>(p) + bytes) & ~(kHuge - 1);
+  if (end > begin) (void)madvise(reinterpret_cast<void *>(begin), end - begin, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)bytes;
+#endif
 }
 
 }  // namespace tenet

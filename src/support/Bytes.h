@@ -13,4 +13,9 @@ void copy_bytes(void *dst, const void *src, std::size_t n);
 /// memset(p, 0, n), split the same way.
 void clear_bytes(void *p, std::size_t n);
 
+/// Asks for transparent huge pages on the whole 2 MiB pages inside [p, p + bytes), before
+/// anything touches them: first touches then fault 2 MiB at a time instead of 4 KiB (a 134 MB
+/// result vector costs ~0.08 s of page faults otherwise). Only advice; harmless where THP is off.
+void advise_huge_pages(void *p, std::size_t bytes);
+
 }  // namespace tenet

@@ -7,23 +7,13 @@
 
 #include <sys/mman.h>
 
+#include "support/Bytes.h"
 #include "types/Eq.h"
 
 namespace tenet {
 
 void AlignedBuffer::Free::operator()(void *p) const { std::free(p); }
 
-void advise_huge_pages(void *p, std::size_t bytes) {
-#if defined(MADV_HUGEPAGE)
-  constexpr std::uintptr_t kHuge = std::uintptr_t(2) << 20;
-  const auto begin = (reinterpret_cast<std::uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
-  const auto end = (reinterpret_cast<std::uintptr_t>(p) + bytes) & ~(kHuge - 1);
-  if (end > begin) (void)madvise(reinterpret_cast<void *>(begin), end - begin, MADV_HUGEPAGE);
-#else
-  (void)p;
-  (void)bytes;
-#endif
-}
 
 AlignedBuffer::AlignedBuffer(std::size_t bytes, std::size_t lead) : bytes_(bytes) {
   constexpr std::size_t kHuge = std::size_t(2) << 20;

@@ -20,11 +20,6 @@ enum class FieldKind {
   Table,         ///< an internal table made by lowering (sparse indices and weights)
 };
 
-/// Asks for transparent huge pages on the whole 2 MiB pages inside [p, p + bytes), before
-/// anything touches them: first touches then fault 2 MiB at a time instead of 4 KiB (a 134 MB
-/// result vector costs ~0.08 s of page faults otherwise). Only advice; harmless where THP is off.
-void advise_huge_pages(void *p, std::size_t bytes);
-
 /// Zero-initialised storage whose byte `lead` lies on a 64-byte boundary (a grid field passes
 /// its halo width, so every interior row starts on a cache line and vector loads need no
 /// peeling). Buffers of 4 MiB and more are 2 MiB aligned and asked to be backed by huge pages:
