@@ -53,6 +53,12 @@ class Checkpointable {
     (void)t;
     return state();
   }
+  /// The buffers reverse step t reads of forward state t, when it needs less than the whole
+  /// state (an adjoint that does not re-run forward step t and reads only some of its levels).
+  /// A checkpoint the schedule restores only to reverse that same step right away holds just
+  /// these: the executor saves and loads such a slot with this layout. Every call with the same
+  /// t must give the same layout. Default: state_at(t).
+  virtual State reverse_state_at(int t) { return state_at(t); }
 };
 
 }  // namespace tenet

@@ -29,14 +29,42 @@ class Runner {
   // Runs `actions`; prefetches per `prefetch_after` (may be empty).
   void run(const std::vector<Action> &actions,
            const std::vector<std::vector<std::pair<int, int>>> &prefetch_after) {
+    reverse_only_ = reverse_only_saves(actions);
     if (!prefetch_after.empty()) issue(prefetch_after[0]);
     for (std::size_t i = 0; i < actions.size(); ++i) {
-      execute(actions[i]);
+      execute(actions[i], reverse_only_[i]);
       if (!prefetch_after.empty()) issue(prefetch_after[i + 1]);
     }
   }
 
-  void execute(const Action &a) {
+  // For each action: a Save whose slot is restored (until it is saved again or freed) only
+  // right before a reverse step of the same state. Such a checkpoint holds only what that
+  // reverse step reads (Checkpointable::reverse_state_at). With many snapshots Revolve
+  // restores nearly every state this way: 936 of 945 loads for 946 steps and 106 snapshots.
+  static std::vector<bool> reverse_only_saves(const std::vector<Action> &actions) {
+    std::vector<bool> only(actions.size(), false);
+    std::map<std::pair<int, int>, std::size_t> open;  // slot -> index of the Save holding it
+    auto close = [&](const std::pair<int, int> &slot) { open.erase(slot); };
+    for (std::size_t i = 0; i < actions.size(); ++i) {
+      const Action &a = actions[i];
+      const std::pair<int, int> slot{a.level, a.slot};
+      if (a.kind == ActionKind::Save) {
+        only[i] = true;
+        open[slot] = i;
+      } else if (a.kind == ActionKind::Free) {
+        close(slot);
+      } else if (a.kind == ActionKind::Load) {
+        auto it = open.find(slot);
+        if (it == open.end()) continue;
+        const bool reverses = i + 1 < actions.size() && actions[i + 1].kind == ActionKind::Reverse &&
+                              actions[i + 1].t0 == a.t0;
+        if (!reverses) only[it->second] = false;
+      }
+    }
+    return only;
+  }
+
+  void execute(const Action &a, bool reverse_only = false) {
     const Clock::time_point start = Clock::now();
     switch (a.kind) {
       case ActionKind::Advance:
@@ -47,14 +75,16 @@ class Runner {
         reached_ = std::max(reached_, a.t1);
         return;
       case ActionKind::Save:
-        storage(a.level).save(a.slot, object_.state_at(a.t0));
+        storage(a.level).save(a.slot, reverse_only ? object_.reverse_state_at(a.t0) : object_.state_at(a.t0));
         held_.insert({a.level, a.slot});
+        reverse_only_slot_[{a.level, a.slot}] = reverse_only;
         stats_.seconds_save += seconds_since(start);
         ++stats_.saves[a.level];
         ++stats_.snapshots_stored;
         return;
       case ActionKind::Load:
-        storage(a.level).load(a.slot, object_.state_at(a.t0));
+        storage(a.level).load(a.slot, reverse_only_slot_[{a.level, a.slot}] ? object_.reverse_state_at(a.t0)
+                                                                            : object_.state_at(a.t0));
         stats_.seconds_load += seconds_since(start);
         ++stats_.loads[a.level];
         return;
@@ -113,6 +143,8 @@ class Runner {
   Checkpointable &object_;
   CheckpointStorage *storage_[2] = {nullptr, nullptr};
   std::set<std::pair<int, int>> held_;
+  std::vector<bool> reverse_only_;                      // per action (Saves)
+  std::map<std::pair<int, int>, bool> reverse_only_slot_;  // how each slot was last saved
   ExecutionStats stats_;
   int reached_ = 0;
 };

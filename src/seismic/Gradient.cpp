@@ -242,6 +242,18 @@ State OperatorCheckpointable::state_at(int s) {
   return out;
 }
 
+State OperatorCheckpointable::reverse_state_at(int s) {
+  if (tape_ || s == steps() - 1) return state_at(s);
+  State out;
+  const std::int64_t t = operator_time(s);
+  for (const auto &f : state_fields_) {
+    auto needs = adjoint_.forward_needs.find(f->name());
+    if (needs == adjoint_.forward_needs.end()) continue;
+    for (std::int64_t k : needs->second) out.push_back(buffer_ref(*f, (((t + k) % f->nbuf) + f->nbuf) % f->nbuf));
+  }
+  return out;
+}
+
 std::size_t OperatorCheckpointable::state_bytes() const {
   std::size_t total = 0;
   const auto offsets = forward_.time_offsets();

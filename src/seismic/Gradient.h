@@ -69,6 +69,10 @@ class OperatorCheckpointable : public Checkpointable {
   /// Only the levels the step from state t reads (for u[t+1] = F(u[t], u[t-1]): two of the
   /// three modulo buffers), so a checkpoint holds no dead level.
   State state_at(int t) override;
+  /// Without the taping step, the levels the adjoint reads (u[t] for the acoustic gradient
+  /// summed by parts: half of a checkpoint); the whole state for the last step, which may
+  /// need its forward step run.
+  State reverse_state_at(int t) override;
 
   int steps() const { return static_cast<int>(time_M_ - time_m_ + 1); }
   std::int64_t operator_time(int step) const { return time_m_ + step; }

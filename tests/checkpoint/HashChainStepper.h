@@ -58,7 +58,7 @@ class HashChainStepper : public Checkpointable {
 
   void reverse(int t0, int t1) override {
     if (t1 != t0 + 1) fail("reverse of more than one step");
-    check(t0, "reverse");
+    check(t0, "reverse", !reverse_reads_head_only);
     if (t0 != next_reverse_) {
       fail("reverse step " + std::to_string(t0) + " out of order, expected " +
            std::to_string(next_reverse_));
@@ -84,7 +84,18 @@ class HashChainStepper : public Checkpointable {
     return s;
   }
 
+  /// With `reverse_reads_head_only`, a reverse step reads only (t, H(t)), not the payload: a
+  /// checkpoint restored only for that reverse step needs just the head.
+  State reverse_state_at(int t) override {
+    if (!reverse_reads_head_only) return state_at(t);
+    State s = state();
+    s.resize(1);
+    return s;
+  }
+
   std::size_t bytes() const { return head_.size() * 8 + payload_.size(); }
+
+  bool reverse_reads_head_only = false;
 
   std::uint64_t adjoint = 7;
   std::int64_t forward_steps = 0;
@@ -110,14 +121,14 @@ class HashChainStepper : public Checkpointable {
       std::memcpy(&payload_[i], &v, 8);
     }
   }
-  void check(int t, const char *what) {
+  void check(int t, const char *what, bool payload = true) {
     if (current() != t) {
       fail(std::string(what) + " at step " + std::to_string(t) + " but the object holds state " +
            std::to_string(current()));
       return;
     }
     if (hash() != chain_hash_cached(t)) fail(std::string(what) + ": wrong hash at state " + std::to_string(t));
-    for (std::size_t i = 0; i + 8 <= payload_.size(); i += 8) {
+    for (std::size_t i = 0; payload && i + 8 <= payload_.size(); i += 8) {
       std::uint64_t v;
       std::memcpy(&v, &payload_[i], 8);
       if (v != mix(hash(), i)) {

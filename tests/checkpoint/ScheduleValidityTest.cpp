@@ -69,6 +69,32 @@ TEST(checkpoint_ScheduleValidity, RevolveStoreAllPeriodicOnlineOverAGrid) {
   run_and_check(periodic_schedule(999, 200, 7));
 }
 
+// A stepper whose reverse step reads only part of the state: a checkpoint the schedule restores
+// only to reverse the same step at once holds just that part (Checkpointable::reverse_state_at),
+// and every state it is restored to for advancing is whole (the stepper checks its payload on
+// every forward step). Revolve with many snapshots restores nearly every state only to reverse
+// it, so it keeps far fewer bytes.
+TEST(checkpoint_ScheduleValidity, CheckpointsRestoredOnlyToReverseHoldWhatTheReverseReads) {
+  for (const Schedule &schedule : {revolve_schedule(100, 40), revolve_schedule(100, 10), revolve_schedule(257, 6),
+                                   periodic_schedule(1000, 200, 10), two_level_schedule(97, 4, 3, 1.0, 1.0)}) {
+    SCOPED_TRACE(schedule.name + " N=" + std::to_string(schedule.steps));
+    const ScheduleCost predicted = analyze_schedule(schedule);
+    HashChainStepper stepper(schedule.steps, 6);
+    stepper.reverse_reads_head_only = true;
+    const std::size_t bytes = stepper.bytes();
+    MemoryStorage memory(std::max<std::size_t>(1, schedule.slots[0]) * bytes);
+    MemoryStorage disk(std::max<std::size_t>(1, schedule.slots[1]) * bytes);
+    const ExecutionStats stats = execute_schedule(schedule, stepper, memory, &disk);
+    ASSERT_TRUE(stepper.errors.empty()) << stepper.errors.front();
+    EXPECT_EQ(stepper.adjoint, test::expected_adjoint(schedule.steps));
+    EXPECT_EQ(stats.saves[0] + stats.saves[1], predicted.saves[0] + predicted.saves[1]);
+    EXPECT_EQ(stats.loads[0] + stats.loads[1], predicted.loads[0] + predicted.loads[1]);
+    EXPECT_LE(stats.peak_bytes_memory, predicted.peak_slots[0] * bytes);
+    if (schedule.name == "revolve" && schedule.slots[0] == 40)
+      EXPECT_LT(stats.peak_bytes_memory, predicted.peak_slots[0] * bytes / 2);
+  }
+}
+
 TEST(checkpoint_ScheduleValidity, TwoLevelOverAGridOfCosts) {
   for (int n : {1, 2, 3, 5, 8, 13, 40, 97}) {
     for (int m : {0, 1, 2, 4}) {
