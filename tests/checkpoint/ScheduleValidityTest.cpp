@@ -23,17 +23,20 @@ namespace {
 
 using test::HashChainStepper;
 
-// Runs `schedule` with byte budgets of exactly slots * state size per level.
-void run_and_check(const Schedule &schedule) {
+// Runs `schedule` with byte budgets of exactly slots * state size per level. `head_only`: the
+// stepper's reverse steps read only part of its state (see the test using it).
+ExecutionStats run_and_check(const Schedule &schedule, bool head_only = false) {
   SCOPED_TRACE(schedule.name + " N=" + std::to_string(schedule.steps) + " S=" +
                std::to_string(schedule.slots[0]) + "+" + std::to_string(schedule.slots[1]));
   const ScheduleCost predicted = analyze_schedule(schedule);
   HashChainStepper stepper(schedule.steps, 6);
+  stepper.reverse_reads_head_only = head_only;
   const std::size_t bytes = stepper.bytes();
   MemoryStorage memory(std::max<std::size_t>(1, schedule.slots[0]) * bytes);
   MemoryStorage disk(std::max<std::size_t>(1, schedule.slots[1]) * bytes);
   const ExecutionStats stats = execute_schedule(schedule, stepper, memory, &disk);
-  ASSERT_TRUE(stepper.errors.empty()) << stepper.errors.front();
+  EXPECT_TRUE(stepper.errors.empty()) << stepper.errors.front();
+  if (!stepper.errors.empty()) return stats;
   EXPECT_EQ(stepper.adjoint, test::expected_adjoint(schedule.steps));
   EXPECT_EQ(stepper.reverse_steps, schedule.steps);
   EXPECT_EQ(stats.forward_steps, predicted.advanced_steps);
@@ -46,10 +49,16 @@ void run_and_check(const Schedule &schedule) {
   EXPECT_EQ(stats.loads[1], predicted.loads[1]);
   EXPECT_LE(predicted.peak_slots[0], schedule.slots[0]);
   EXPECT_LE(predicted.peak_slots[1], schedule.slots[1]);
-  EXPECT_EQ(stats.peak_bytes_memory, predicted.peak_slots[0] * bytes);
-  EXPECT_EQ(stats.peak_bytes_disk, predicted.peak_slots[1] * bytes);
+  if (head_only) {
+    EXPECT_LE(stats.peak_bytes_memory, predicted.peak_slots[0] * bytes);
+    EXPECT_LE(stats.peak_bytes_disk, predicted.peak_slots[1] * bytes);
+  } else {
+    EXPECT_EQ(stats.peak_bytes_memory, predicted.peak_slots[0] * bytes);
+    EXPECT_EQ(stats.peak_bytes_disk, predicted.peak_slots[1] * bytes);
+  }
   EXPECT_EQ(memory.bytes_in_use(), 0u);
   EXPECT_EQ(disk.bytes_in_use(), 0u);
+  return stats;
 }
 
 TEST(checkpoint_ScheduleValidity, RevolveStoreAllPeriodicOnlineOverAGrid) {
@@ -76,23 +85,11 @@ TEST(checkpoint_ScheduleValidity, RevolveStoreAllPeriodicOnlineOverAGrid) {
 // it, so it keeps far fewer bytes.
 TEST(checkpoint_ScheduleValidity, CheckpointsRestoredOnlyToReverseHoldWhatTheReverseReads) {
   for (const Schedule &schedule : {revolve_schedule(100, 40), revolve_schedule(100, 10), revolve_schedule(257, 6),
-                                   periodic_schedule(1000, 200, 10), two_level_schedule(97, 4, 3, 1.0, 1.0)}) {
-    SCOPED_TRACE(schedule.name + " N=" + std::to_string(schedule.steps));
-    const ScheduleCost predicted = analyze_schedule(schedule);
-    HashChainStepper stepper(schedule.steps, 6);
-    stepper.reverse_reads_head_only = true;
-    const std::size_t bytes = stepper.bytes();
-    MemoryStorage memory(std::max<std::size_t>(1, schedule.slots[0]) * bytes);
-    MemoryStorage disk(std::max<std::size_t>(1, schedule.slots[1]) * bytes);
-    const ExecutionStats stats = execute_schedule(schedule, stepper, memory, &disk);
-    ASSERT_TRUE(stepper.errors.empty()) << stepper.errors.front();
-    EXPECT_EQ(stepper.adjoint, test::expected_adjoint(schedule.steps));
-    EXPECT_EQ(stats.saves[0] + stats.saves[1], predicted.saves[0] + predicted.saves[1]);
-    EXPECT_EQ(stats.loads[0] + stats.loads[1], predicted.loads[0] + predicted.loads[1]);
-    EXPECT_LE(stats.peak_bytes_memory, predicted.peak_slots[0] * bytes);
-    if (schedule.name == "revolve" && schedule.slots[0] == 40)
-      EXPECT_LT(stats.peak_bytes_memory, predicted.peak_slots[0] * bytes / 2);
-  }
+                                   periodic_schedule(1000, 200, 10), two_level_schedule(97, 4, 3, 1.0, 1.0)})
+    run_and_check(schedule, true);
+  const Schedule many = revolve_schedule(100, 40);
+  const std::size_t whole = analyze_schedule(many).peak_slots[0] * HashChainStepper(100, 6).bytes();
+  EXPECT_LT(run_and_check(many, true).peak_bytes_memory, whole / 2);
 }
 
 TEST(checkpoint_ScheduleValidity, TwoLevelOverAGridOfCosts) {
