@@ -55,6 +55,7 @@ class Emitter {
       const std::string it = k_.dtype == DType::Float32 ? "int" : "long";
       const int w = static_cast<int>(k_.vector_bytes / dtype_size(k_.dtype));
       o << "typedef " << it << " vmask_ __attribute__((vector_size(" << k_.vector_bytes << ")));\n"
+        << "/* the first n lanes of fresh, the others of old: the last, partial vector of a row */\n"
         << "static inline vreal_ first_lanes_(vreal_ fresh, vreal_ old, long n)\n{\n"
         << "  const vmask_ lane = {";
       for (int l = 0; l < w; ++l) o << (l ? ", " : "") << l;
@@ -430,6 +431,8 @@ class Emitter {
       const Expr past = r.at.ops().back() - zs + Expr(f->halo.back()) + Expr(w);
       fits += " && " + v1 + " + " + print_c_index(past, opts_) + " <= " + std::to_string(f->alloc.back());
     }
+    o << p2 << "/* the row's last " << hi << " + 1 - " << v1 << " points: one vector, lanes beyond the row keep "
+      << "their values (when every row written has room for it) */\n";
     o << p2 << "const int " << tail << " = " << fits << ";\n";
     o << p2 << "if (" << tail << ")\n" << p2 << "{\n";
     o << p3 << "const long " << z << " = " << v1 << ";\n";
