@@ -98,6 +98,50 @@ INSTANTIATE_TEST_SUITE_P(core_Shapes, VectorLoops,
                                            Case{{6, 6, 8}, DType::Float64}, Case{{13, 41}, DType::Float32},
                                            Case{{11, 19}, DType::Float64}));
 
+// Every kind of row the vector loops carry along the innermost dimension (centred, one-sided
+// either way, staggered, an order-16 reach), at row lengths around one and two vectors, in
+// float32 and float64: the same values as the scalar loops, halos included. (A row read only
+// at offsets <= 0 once went wrong from the second vector of a row on.)
+TEST(core_VectorLoops, EveryKindOfRowAtLengthsAroundOneAndTwoVectors) {
+  for (DType dtype : {DType::Float32, DType::Float64})
+    for (std::int64_t n : {7, 8, 17, 23, 33, 40}) {
+      SCOPED_TRACE(std::string(dtype_name(dtype)) + ", rows of " + std::to_string(n));
+      auto run_kind = [&](int vector_bytes) {
+        Grid g({5, n}, {1.0, 1.0}, dtype);
+        // One input per kind, so that each is a row of its own (rows of one field merge).
+        Function c("c", g, 16), u1("u1", g, 16), u2("u2", g, 16), u3("u3", g, 16), u4("u4", g, 16),
+            centred("centred", g, 16), backward("backward", g, 16), forward("forward", g, 16),
+            staggered("staggered", g, 16);
+        c.set_data(std::span<const double>(pattern(g, 0.2)));
+        double phase = 0.9;
+        for (Function *u : {&u1, &u2, &u3, &u4}) u->set_data(std::span<const double>(pattern(g, phase += 0.4)));
+        OperatorOptions opts;
+        opts.passes.vector_bytes = vector_bytes;
+        Operator op({Eq(centred(), Expr(c) * dy(u1, 16), "centred"),
+                     Eq(backward(), dy(u2, 2, Side::Backward), "backward"),
+                     Inc(forward(), Expr(c) * dy(u3, 4, Side::Forward), "forward"),
+                     Eq(staggered(), dy(Expr(c) * u4(), 4, Side::StaggeredBackward), "staggered")},
+                    opts);
+        op.apply(ApplyArgs{});
+        std::vector<double> all;
+        for (const Function *f : {&centred, &backward, &forward, &staggered}) {
+          const FieldData &d = *f->data();
+          for (std::size_t i = 0; i < d.count(); ++i)
+            all.push_back(d.dtype == DType::Float32 ? static_cast<const float *>(d.buffer.get())[i]
+                                                    : static_cast<const double *>(d.buffer.get())[i]);
+        }
+        return std::make_pair(all, op.ccode());
+      };
+      const auto [vec, code] = run_kind(64);
+      const auto [scalar, plain] = run_kind(0);
+      if (n >= 16) EXPECT_NE(code.find("vreal_"), std::string::npos) << "no vector loop";
+      ASSERT_EQ(vec.size(), scalar.size());
+      const double tol = dtype == DType::Float32 ? 1e-4 : 1e-11;
+      for (std::size_t i = 0; i < vec.size(); ++i)
+        ASSERT_NEAR(vec[i], scalar[i], tol * (1 + std::fabs(scalar[i]))) << "element " << i;
+    }
+}
+
 TEST(core_VectorPlan, RotatedRowsPrefetchAndTheLoopsThatStayScalar) {
   Grid g({8, 8, 40}, {1.0, 1.0, 1.0});
   Function m("m", g, 4);
