@@ -29,10 +29,10 @@ class Runner {
   // Runs `actions`; prefetches per `prefetch_after` (may be empty).
   void run(const std::vector<Action> &actions,
            const std::vector<std::vector<std::pair<int, int>>> &prefetch_after) {
-    reverse_only_ = reverse_only_saves(actions);
+    const std::vector<bool> reverse_only = reverse_only_saves(actions);
     if (!prefetch_after.empty()) issue(prefetch_after[0]);
     for (std::size_t i = 0; i < actions.size(); ++i) {
-      execute(actions[i], reverse_only_[i]);
+      execute(actions[i], reverse_only[i]);
       if (!prefetch_after.empty()) issue(prefetch_after[i + 1]);
     }
   }
@@ -44,7 +44,6 @@ class Runner {
   static std::vector<bool> reverse_only_saves(const std::vector<Action> &actions) {
     std::vector<bool> only(actions.size(), false);
     std::map<std::pair<int, int>, std::size_t> open;  // slot -> index of the Save holding it
-    auto close = [&](const std::pair<int, int> &slot) { open.erase(slot); };
     for (std::size_t i = 0; i < actions.size(); ++i) {
       const Action &a = actions[i];
       const std::pair<int, int> slot{a.level, a.slot};
@@ -52,7 +51,7 @@ class Runner {
         only[i] = true;
         open[slot] = i;
       } else if (a.kind == ActionKind::Free) {
-        close(slot);
+        open.erase(slot);
       } else if (a.kind == ActionKind::Load) {
         auto it = open.find(slot);
         if (it == open.end()) continue;
@@ -143,7 +142,6 @@ class Runner {
   Checkpointable &object_;
   CheckpointStorage *storage_[2] = {nullptr, nullptr};
   std::set<std::pair<int, int>> held_;
-  std::vector<bool> reverse_only_;                      // per action (Saves)
   std::map<std::pair<int, int>, bool> reverse_only_slot_;  // how each slot was last saved
   ExecutionStats stats_;
   int reached_ = 0;

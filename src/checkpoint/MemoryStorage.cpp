@@ -1,6 +1,5 @@
 #include "checkpoint/MemoryStorage.h"
 
-
 #include "support/Bytes.h"
 #include "support/Error.h"
 
