@@ -2,10 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
-#include <cstring>
-
-#include <sys/mman.h>
 
 #include "support/Bytes.h"
 #include "types/Eq.h"
@@ -13,7 +11,6 @@
 namespace tenet {
 
 void AlignedBuffer::Free::operator()(void *p) const { std::free(p); }
-
 
 AlignedBuffer::AlignedBuffer(std::size_t bytes, std::size_t lead) : bytes_(bytes) {
   constexpr std::size_t kHuge = std::size_t(2) << 20;
