@@ -340,9 +340,7 @@ MemoryPlan plan_memory(const SurveyOptions &o, AcousticProblem &p) {
   }
   const FieldData &u = *p.u().data();
   const std::size_t level = u.buffer_count() * u.element_size();
-  // A checkpoint holds the levels one step reads: all modulo buffers but the one it writes, or
-  // all of them when the step writes in place (buffers = time_order).
-  plan.state_bytes = static_cast<std::size_t>(u.nbuf > u.time_order ? u.nbuf - 1 : u.nbuf) * level;
+  plan.state_bytes = checkpoint_bytes(p.op(), {p.u().data()});
   plan.full_history_bytes = static_cast<std::size_t>(p.nt()) * level;
   const int steps = static_cast<int>(p.nt() - 2);
   plan.options.threads = o.threads;

@@ -333,7 +333,7 @@ void Operator::autotune(const ApplyArgs &args) {
     std::set<std::int64_t> touched;
     for (std::int64_t t = trial.time_m; t <= trial.time_M; ++t)
       for (std::int64_t k = levels->second.first; k <= levels->second.second; ++k)
-        touched.insert(((t + k) % d->nbuf + d->nbuf) % d->nbuf);
+        touched.insert(d->buffer_of(t + k));
     const std::size_t level_bytes = d->buffer_count() * d->element_size();
     for (std::int64_t l : touched)
       keep(static_cast<unsigned char *>(d->buffer.get()) + static_cast<std::size_t>(l) * level_bytes, level_bytes);

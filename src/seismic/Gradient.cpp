@@ -237,7 +237,7 @@ State OperatorCheckpointable::state_at(int s) {
     TENET_INTERNAL_CHECK(it != offsets.end(), "state field ", f->name(), " is not in the forward operator");
     // Levels read by the step: from the oldest read up to the one before the written level.
     for (std::int64_t k = it->second.first; k < it->second.second; ++k)
-      out.push_back(buffer_ref(*f, (((t + k) % f->nbuf) + f->nbuf) % f->nbuf));
+      out.push_back(buffer_ref(*f, f->buffer_of(t + k)));
   }
   return out;
 }
@@ -249,15 +249,17 @@ State OperatorCheckpointable::reverse_state_at(int s) {
   for (const auto &f : state_fields_) {
     auto needs = adjoint_.forward_needs.find(f->name());
     if (needs == adjoint_.forward_needs.end()) continue;
-    for (std::int64_t k : needs->second) out.push_back(buffer_ref(*f, (((t + k) % f->nbuf) + f->nbuf) % f->nbuf));
+    for (std::int64_t k : needs->second) out.push_back(buffer_ref(*f, f->buffer_of(t + k)));
   }
   return out;
 }
 
-std::size_t OperatorCheckpointable::state_bytes() const {
+std::size_t OperatorCheckpointable::state_bytes() const { return checkpoint_bytes(forward_, state_fields_); }
+
+std::size_t checkpoint_bytes(const Operator &forward, const std::vector<std::shared_ptr<FieldData>> &state) {
   std::size_t total = 0;
-  const auto offsets = forward_.time_offsets();
-  for (const auto &f : state_fields_) {
+  const auto offsets = forward.time_offsets();
+  for (const auto &f : state) {
     auto it = offsets.find(f->name());
     const std::int64_t levels = it == offsets.end() ? f->nbuf : it->second.second - it->second.first;
     total += static_cast<std::size_t>(levels) * f->buffer_count() * f->element_size();

@@ -110,6 +110,10 @@ class OperatorCheckpointable : public Checkpointable {
   std::int64_t taped_steps_ = 0;
 };
 
+/// Bytes of one checkpoint of `state` for `forward`: per field, the levels one step reads (all
+/// modulo buffers but the one it writes, or all of them when it writes in place).
+std::size_t checkpoint_bytes(const Operator &forward, const std::vector<std::shared_ptr<FieldData>> &state);
+
 /// The pieces of an FWI objective for one shot, generic over the forward equations.
 struct GradientProblem {
   std::vector<Eq> equations;                       ///< one forward time step

@@ -70,6 +70,8 @@ class FieldData : public FieldBase {
   std::size_t count() const;       ///< elements allocated
   /// Elements in one time buffer (or the whole field when there is no time dimension).
   std::size_t buffer_count() const;
+  /// The time buffer holding level `time` (modulo the buffers; with `save` the level itself).
+  std::int64_t buffer_of(std::int64_t time) const { return (time % nbuf + nbuf) % nbuf; }
   bool has_time() const { return kind == FieldKind::TimeFunction || kind == FieldKind::Sparse; }
   void allocate();
 };

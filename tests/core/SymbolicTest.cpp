@@ -297,7 +297,8 @@ TEST_F(core_Symbolic, LongSumsPrintAsShortChains) {
       std::smatch m;
       std::regex term(R"(^ ?([-+]?) ?([^ ]+))");
       while (std::regex_search(cur, m, term)) {
-        t.push_back((m[1] == "-" ? "-" : "+") + m[2].str());
+        std::string signed_term(1, m[1] == "-" ? '-' : '+');
+        t.push_back(signed_term.append(m[2].str()));
         cur = m.suffix();
       }
       std::sort(t.begin(), t.end());

@@ -134,7 +134,9 @@ TEST(core_VectorLoops, EveryKindOfRowAtLengthsAroundOneAndTwoVectors) {
       };
       const auto [vec, code] = run_kind(64);
       const auto [scalar, plain] = run_kind(0);
-      if (n >= 16) EXPECT_NE(code.find("vreal_"), std::string::npos) << "no vector loop";
+      if (n >= 16) {
+        EXPECT_NE(code.find("vreal_"), std::string::npos) << "no vector loop";
+      }
       ASSERT_EQ(vec.size(), scalar.size());
       const double tol = dtype == DType::Float32 ? 1e-4 : 1e-11;
       for (std::size_t i = 0; i < vec.size(); ++i)
