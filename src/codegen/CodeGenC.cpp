@@ -278,6 +278,20 @@ class Emitter {
     o << p1 << "const long " << v1 << " = " << v0 << " + (" << hi << " + 1 - " << v0 << ") / " << W << " * " << W
       << ";\n";
     scalar_loop(lo, v0, depth + 1);
+    // The rest of the row after the whole vectors, fewer than W points: one more vector whose
+    // stores keep the lanes beyond the row (a scalar loop there cost 18% of a 2D order-8 step
+    // with rows of 181), when there are whole vectors before it and every row it writes has
+    // room for the whole vector (rows are laid out with that room after the interior; an
+    // iteration into the halo may still lack it); else the scalar loop.
+    const std::string tail = name_of(symbol(z + "_tail"));
+    std::string fits = v1 + " > " + v0 + " && " + hi + " + 1 > " + v1;
+    for (const VectorRow &r : plan->rows) {
+      if (!r.written) continue;
+      const FieldData *f = field_of(r.at);  // memory index after the vector, minus z:
+      const Expr past = r.at.ops().back() - zs + Expr(f->halo.back()) + Expr(w);
+      fits += " && " + v1 + " + " + print_c_index(past, opts_) + " <= " + std::to_string(f->alloc.back());
+    }
+    o << p1 << "const int " << tail << " = " << fits << ";\n";
     o << p1 << "if (" << v1 << " > " << v0 << ")\n" << p1 << "{\n";
     const std::string p2 = p1 + "  ", p3 = p2 + "  ";
     // Register names, one set per row.
@@ -419,29 +433,12 @@ class Emitter {
       else o << p3 << reg[i] << " = *(const vreal_ *)" << address(r, Expr(zs) + Expr(w)) << ";\n";
     }
     o << p2 << "}\n";
-    // The rest of the row, fewer than W points: one more vector whose stores keep the lanes
-    // beyond the row (a scalar loop there cost 18% of a 2D order-8 step with rows of 181), when
-    // every row it writes has room for the whole vector (rows are laid out with that room after
-    // the interior; an iteration into the halo may still lack it).
-    const std::string tail = name_of(symbol(z + "_tail"));
-    std::string fits = hi + " + 1 > " + v1;
-    for (const VectorRow &r : plan->rows) {
-      if (!r.written) continue;
-      const FieldData *f = field_of(r.at);  // memory index after the vector, minus z:
-      const Expr past = r.at.ops().back() - zs + Expr(f->halo.back()) + Expr(w);
-      fits += " && " + v1 + " + " + print_c_index(past, opts_) + " <= " + std::to_string(f->alloc.back());
-    }
-    o << p2 << "/* the row's last " << hi << " + 1 - " << v1 << " points: one vector, lanes beyond the row keep "
-      << "their values (when every row written has room for it) */\n";
-    o << p2 << "const int " << tail << " = " << fits << ";\n";
     o << p2 << "if (" << tail << ")\n" << p2 << "{\n";
+    o << p3 << "/* the row's last " << hi << " + 1 - " << v1 << " points: lanes beyond the row keep their values */\n";
     o << p3 << "const long " << z << " = " << v1 << ";\n";
     iteration(p3, true);
-    o << p2 << "}\n";
-    o << p2 << "else\n" << p2 << "{\n";
-    scalar_loop(v1, hi + " + 1", depth + 3);
     o << p2 << "}\n" << p1 << "}\n";
-    o << p1 << "else\n" << p1 << "{\n";
+    o << p1 << "if (!" << tail << ")\n" << p1 << "{\n";
     scalar_loop(v1, hi + " + 1", depth + 2);
     o << p1 << "}\n";
     o << pad << "}\n";
