@@ -23,6 +23,17 @@ constexpr std::int64_t kSerialChunks = 4;  // below 4 MiB one thread is as fast
 // with memcpy per chunk (11 with one memcpy).
 constexpr std::size_t kStreaming = std::size_t(8) << 20;
 
+// op(offset, length) over [0, n) in chunks of kChunk, split over the threads when n is large.
+template <class Op>
+void for_chunks(std::size_t n, Op op) {
+  const auto chunks = static_cast<std::int64_t>((n + kChunk - 1) / kChunk);
+#pragma omp parallel for schedule(static) if (chunks > kSerialChunks)
+  for (std::int64_t c = 0; c < chunks; ++c) {
+    const std::size_t at = static_cast<std::size_t>(c) * kChunk;
+    op(at, std::min(kChunk, n - at));
+  }
+}
+
 #if defined(__SSE2__)
 // [begin, end) of d <- s with 16-byte non-temporal stores (d + begin aligned to 16 bytes).
 void stream_copy(unsigned char *d, const unsigned char *s, std::size_t begin, std::size_t end) {
@@ -63,22 +74,12 @@ void copy_bytes(void *dst, const void *src, std::size_t n) {
     return;
   }
 #endif
-  const auto chunks = static_cast<std::int64_t>((n + kChunk - 1) / kChunk);
-#pragma omp parallel for schedule(static) if (chunks > kSerialChunks)
-  for (std::int64_t c = 0; c < chunks; ++c) {
-    const std::size_t at = static_cast<std::size_t>(c) * kChunk;
-    std::memcpy(d + at, s + at, std::min(kChunk, n - at));
-  }
+  for_chunks(n, [&](std::size_t at, std::size_t len) { std::memcpy(d + at, s + at, len); });
 }
 
 void clear_bytes(void *p, std::size_t n) {
   auto *d = static_cast<unsigned char *>(p);
-  const auto chunks = static_cast<std::int64_t>((n + kChunk - 1) / kChunk);
-#pragma omp parallel for schedule(static) if (chunks > kSerialChunks)
-  for (std::int64_t c = 0; c < chunks; ++c) {
-    const std::size_t at = static_cast<std::size_t>(c) * kChunk;
-    std::memset(d + at, 0, std::min(kChunk, n - at));
-  }
+  for_chunks(n, [&](std::size_t at, std::size_t len) { std::memset(d + at, 0, len); });
 }
 
 void advise_huge_pages(void *p, std::size_t bytes) {
