@@ -1,5 +1,6 @@
 #include "codegen/CodeGenC.h"
 
+#include <algorithm>
 #include <set>
 #include <sstream>
 #include <unordered_map>
@@ -31,6 +32,10 @@ class Emitter {
     opts_.symbol = [this](const Expr &s) { return name_of(s); };
     opts_.access = [this](const Expr &a) { return print_access(a); };
     for (const auto &f : k.fields) field_names_[f.get()] = unique(f->name(), f->id());
+    walk(k.body, [&](const Stmt &s) {
+      if (s.kind() == StmtKind::Define && s->integer) defined_.emplace(s->lhs, s->rhs);
+    });
+    any_stream_ = streams(k.body);
   }
 
   std::string run() {
@@ -51,16 +56,20 @@ class Emitter {
         << "typedef " << ct << " vreal_ __attribute__((vector_size(" << k_.vector_bytes << "), aligned(sizeof(" << ct
         << ")), may_alias));\n";
       // The last part-vector of a row: lanes below `n` take the new value, the others keep what
-      // memory holds (the halo stays zero).
+      // memory holds (the halo stays zero). Helpers taking or returning vectors are macros: a
+      // function would pass 64-byte vectors by value, whose ABI differs without AVX-512 (GCC
+      // warns, -Wpsabi, on such targets).
       const std::string it = k_.dtype == DType::Float32 ? "int" : "long";
       const int w = static_cast<int>(k_.vector_bytes / dtype_size(k_.dtype));
       o << "typedef " << it << " vmask_ __attribute__((vector_size(" << k_.vector_bytes << ")));\n"
-        << "/* the first n lanes of fresh, the others of old: the last, partial vector of a row */\n"
-        << "static inline vreal_ first_lanes_(vreal_ fresh, vreal_ old, long n)\n{\n"
-        << "  const vmask_ lane = {";
+        << "static const vmask_ lane_ = {";
       for (int l = 0; l < w; ++l) o << (l ? ", " : "") << l;
-      o << "};\n  const vmask_ take = lane < (" << it << ")n;\n"
-        << "  return (vreal_)(((vmask_)fresh & take) | ((vmask_)old & ~take));\n}\n\n";
+      o << "};\n"
+        << "/* the first n lanes of fresh, the others of old: the last, partial vector of a row */\n"
+        << "#define first_lanes_(fresh, old, n) \\\n"
+        << "  ((vreal_)(((vmask_)(fresh) & (lane_ < (" << it << ")(n))) | ((vmask_)(old) & ~(lane_ < (" << it
+        << ")(n)))))\n\n";
+      if (any_stream_) emit_stream_helper(o);
     }
     o << "int " << k_.name
       << "(void *const *restrict fields_, const long *restrict sizes_, const long *restrict ia_,\n"
@@ -160,6 +169,123 @@ class Emitter {
     }
   }
 
+  // A vector store that bypasses the caches (`stream_`): the line is not read from memory
+  // before it is overwritten, and does not evict data the step reads. Unaligned addresses
+  // (not expected: rows start aligned) fall back to a plain store.
+  void emit_stream_helper(std::ostringstream &o) const {
+    TENET_INTERNAL_CHECK(k_.vector_bytes == 64, "streaming stores are written for 64-byte vectors");
+    const bool f32 = k_.dtype == DType::Float32;
+    const std::string sfx = f32 ? "ps" : "pd", ct = dtype_ctype(k_.dtype), half = f32 ? "8" : "4";
+    // One macro per target: the statement `stream_(p, v)`.
+    o << "/* *p = v without reading the line first (non-temporal): rows of arrays larger than the\n"
+      << " * last-level cache that the step does not read */\n"
+      << "#if defined(__AVX512F__)\n#include <immintrin.h>\n"
+      << "#define stream_(p, v) \\\n"
+      << "  do \\\n  { \\\n"
+      << "    vreal_ *p_ = (p); \\\n"
+      << "    const vreal_ v_ = (v); \\\n"
+      << "    if (((unsigned long)p_ & 63) == 0) _mm512_stream_" << sfx << "((" << ct << " *)p_, (__m512"
+      << (f32 ? "" : "d") << ")v_); \\\n"
+      << "    else *p_ = v_; \\\n"
+      << "  } while (0)\n"
+      << "#elif defined(__AVX__)\n#include <immintrin.h>\n"
+      << "#define stream_(p, v) \\\n"
+      << "  do \\\n  { \\\n"
+      << "    vreal_ *p_ = (p); \\\n"
+      << "    const vreal_ v_ = (v); \\\n"
+      << "    const " << ct << " *e_ = (const " << ct << " *)&v_; \\\n"
+      << "    if (((unsigned long)p_ & 31) == 0) \\\n    { \\\n"
+      << "      _mm256_stream_" << sfx << "((" << ct << " *)p_, _mm256_loadu_" << sfx << "(e_)); \\\n"
+      << "      _mm256_stream_" << sfx << "((" << ct << " *)p_ + " << half << ", _mm256_loadu_" << sfx << "(e_ + " << half
+      << ")); \\\n"
+      << "    } \\\n"
+      << "    else *p_ = v_; \\\n"
+      << "  } while (0)\n"
+      << "#else\n"
+      << "#define stream_(p, v) (*(p) = (v))\n"
+      << "#endif\n\n";
+  }
+
+  // The per-step value of a time index (its modulo definition), for comparing two of them.
+  Expr resolved(const Expr &e) const {
+    auto it = defined_.find(e);
+    return it == defined_.end() ? e : it->second;
+  }
+
+  // Rows of `plan` (the Vector loop `loop`) whose stores bypass the caches: written whole
+  // (no accumulation, at the loop index itself so aligned, not read again by later statements)
+  // into a time level or array that the loop does not read, when that level is larger than
+  // half a last-level cache and the loop's arrays together are larger than one. A plain store
+  // reads each line from memory before overwriting it (a sixth of the traffic of a forward
+  // step that saves its history, a fifth with three modulo buffers), and the next step finds
+  // the level evicted anyway. In place (u[t+1] over u[t-1]) the line was just read: never.
+  std::set<std::size_t> streamed_rows(const VectorPlan &plan, const Stmt &loop) const {
+    constexpr std::size_t kLevel = std::size_t(16) << 20, kCache = std::size_t(32) << 20;
+    std::set<std::size_t> out;
+    std::size_t bytes = 0;
+    std::vector<std::pair<const FieldData *, Expr>> levels;
+    auto level_of = [&](const VectorRow &r) {
+      const FieldData *f = field_of(r.at);
+      return std::make_pair(f, f->kind == FieldKind::TimeFunction ? resolved(r.at.ops()[0]) : Expr(0));
+    };
+    for (const VectorRow &r : plan.rows) {
+      if (std::find(levels.begin(), levels.end(), level_of(r)) != levels.end()) continue;
+      levels.push_back(level_of(r));
+      bytes += field_of(r.at)->buffer_count() * field_of(r.at)->element_size();
+    }
+    if (bytes <= kCache) return out;
+    std::set<std::size_t> excluded;
+    for (const Stmt &st : loop->body[0]->body) {
+      if (st.kind() != StmtKind::Assign) continue;
+      auto [row, off] = plan.where.at(st->lhs);
+      if (st->accumulate || off != 0) excluded.insert(static_cast<std::size_t>(row));
+    }
+    for (std::size_t i = 0; i < plan.rows.size(); ++i) {
+      const VectorRow &r = plan.rows[i];
+      const FieldData *f = field_of(r.at);
+      if (!r.written || r.forwarded || excluded.count(i) || f->buffer_count() * f->element_size() < kLevel) continue;
+      bool read = false;
+      for (const VectorRow &o : plan.rows) read |= !o.written && level_of(o) == level_of(r);
+      if (!read) out.insert(i);
+    }
+    return out;
+  }
+
+  // Whether the statements in `s` call a libm function that may set errno (sqrt, exp, log,
+  // sin, cos, pow). Under the default -fmath-errno no compiler vectorises such a loop: GCC
+  // says nothing, Clang warns that `omp simd` failed; these loops are left without the pragma.
+  static bool calls_library(const Stmt &s) {
+    bool found = false;
+    walk(s, [&](const Stmt &x) {
+      for (const Expr *e : {&x->lhs, &x->rhs})
+        if (e->defined())
+          visit(*e, [&](const Expr &y) {
+            if (y.kind() == NodeKind::Call)
+              found |= y->fn == Fn::Sqrt || y->fn == Fn::Exp || y->fn == Fn::Log || y->fn == Fn::Sin || y->fn == Fn::Cos;
+            else if (y.kind() == NodeKind::Pow)
+              found |= !printed_inline(y.ops()[1]);
+          });
+    });
+    return found;
+  }
+
+  // Powers the C printer writes as products or divisions (not sqrt or pow): exponents +-1..4.
+  static bool printed_inline(const Expr &x) {
+    return x.is_exact() && x.rational().is_integer() && x.rational().num != 0 && x.rational().num >= -4 &&
+           x.rational().num <= 4;
+  }
+
+  // Whether a Vector loop in `s` streams a row.
+  bool streams(const Stmt &s) const {
+    if (k_.vector_bytes != 64) return false;
+    bool any = false;
+    walk(s, [&](const Stmt &x) {
+      if (any || x.kind() != StmtKind::For || x->for_kind != ForKind::Vector) return;
+      if (auto plan = plan_vector_loop(k_, x, k_.vector_bytes)) any = !streamed_rows(*plan, x).empty();
+    });
+    return any;
+  }
+
   std::string print_access(const Expr &a) {
     const FieldData *f = field_of(a);
     TENET_INTERNAL_CHECK(f != nullptr, "access without field: ", a.str());
@@ -194,12 +320,15 @@ class Emitter {
         for (const Stmt &c : s->body[0]->body) innermost &= c.kind() != StmtKind::For;
         if (s->for_kind == ForKind::Parallel && innermost && s->collapse <= 1 && !s->backward && s->step.is_one())
           return emit_parallel_simd_loop(o, s, depth);
+        if (s->for_kind == ForKind::Parallel && streams(s)) return emit_streaming_parallel_loop(o, s, depth);
         switch (s->for_kind) {
           case ForKind::Parallel:
             o << pad << "#pragma omp parallel for" << (innermost ? " simd" : "")
               << (s->collapse > 1 ? " collapse(" + std::to_string(s->collapse) + ")" : "") << " schedule(static)\n";
             break;
-          case ForKind::Simd: o << pad << "#pragma omp simd\n"; break;
+          case ForKind::Simd:
+            if (!calls_library(s)) o << pad << "#pragma omp simd\n";
+            break;
           case ForKind::Serial:
           case ForKind::Vector:
           case ForKind::Time: break;
@@ -222,6 +351,26 @@ class Emitter {
     }
   }
 
+  // A parallel nest with streaming stores: each thread fences its own non-temporal stores
+  // (they are weakly ordered) before the region's closing barrier, after which other threads
+  // read what they wrote.
+  void emit_streaming_parallel_loop(std::ostringstream &o, const Stmt &s, int depth) {
+    std::string pad(static_cast<std::size_t>(2 * depth), ' ');
+    const std::string p1 = pad + "  ";
+    o << pad << "#pragma omp parallel\n" << pad << "{\n";
+    o << p1 << "#pragma omp for" << (s->collapse > 1 ? " collapse(" + std::to_string(s->collapse) + ")" : "")
+      << " schedule(static) nowait\n";
+    const std::string v = name_of(s->var), lo = print_c_index(s->min, opts_), hi = print_c_index(s->max, opts_),
+                      st = print_c_index(s->step, opts_);
+    o << p1 << "for (long " << v << " = " << lo << "; " << v << " <= " << hi << "; " << v << " += " << st << ")\n"
+      << p1 << "{\n";
+    emit(o, s->body[0], depth + 2);
+    o << p1 << "}\n";
+    o << "#if defined(__SSE__)\n" << p1 << "_mm_sfence(); /* this thread's streaming stores, before the barrier */\n"
+      << "#endif\n";
+    o << pad << "}\n";
+  }
+
   // The only loop of a nest (1D) is both the parallel and the simd loop: threads share chunks
   // of it and each chunk is an `omp simd` loop. (`omp parallel for simd` on one loop says the
   // same, but Clang outlines the parallel loop with a runtime call inside and cannot vectorise
@@ -235,7 +384,7 @@ class Emitter {
     o << pad << "for (long " << c << " = " << lo << "; " << c << " <= " << hi << "; " << c << " += " << kChunk
       << ")\n" << pad << "{\n";
     const std::string p1 = pad + "  ";
-    o << p1 << "#pragma omp simd\n";
+    if (!calls_library(s)) o << p1 << "#pragma omp simd\n";
     o << p1 << "for (long " << v << " = " << c << "; " << v << " <= MIN(" << hi << ", " << c << " + " << kChunk - 1
       << "); " << v << "++)\n" << p1 << "{\n";
     emit(o, s->body[0], depth + 2);
@@ -249,6 +398,7 @@ class Emitter {
   void emit_vector_loop(std::ostringstream &o, const Stmt &s, int depth) {
     const std::optional<VectorPlan> plan = plan_vector_loop(k_, s, k_.vector_bytes);
     TENET_INTERNAL_CHECK(plan.has_value(), "vector loop without a plan");
+    const std::set<std::size_t> stream = k_.vector_bytes == 64 ? streamed_rows(*plan, s) : std::set<std::size_t>{};
     const int w = plan->width;
     const std::string W = std::to_string(w);
     std::string pad(static_cast<std::size_t>(2 * depth), ' ');
@@ -369,9 +519,10 @@ class Emitter {
         bool lead = false, lead_row = false;
         for (const auto &[key, j] : ahead) lead |= j == i;
         for (const auto &[key, j] : ahead_row) lead_row |= j == i;
-        if (!tail && (lead || r.written))
+        const bool prefetch_written = r.written && !stream.count(i);  // a streamed line is not read
+        if (!tail && (lead || prefetch_written))
           o << p3 << "__builtin_prefetch(" << address(r, pf) << ", " << (r.written ? 1 : 0) << ", 0);\n";
-        if (!tail && streamed > kBeyondCache && (lead || lead_row || r.written))
+        if (!tail && streamed > kBeyondCache && (lead || lead_row || prefetch_written))
           o << p3 << "__builtin_prefetch(" << next_row_address(r, zs) << ", " << (r.written ? 1 : 0) << ", 2);\n";
         if (r.written) continue;
         if (!rotated[i]) {
@@ -417,6 +568,7 @@ class Emitter {
             value = reg[row];
           }
           if (tail) o << p3 << addr << " = first_lanes_(" << value << ", " << old << ", " << rest << ");\n";
+          else if (stream.count(row)) o << p3 << "stream_((vreal_ *)" << address(r, zs) << ", " << value << ");\n";
           else if (st->accumulate && !r.forwarded) o << p3 << addr << " += " << rhs << ";\n";
           else o << p3 << addr << " = " << value << ";\n";
         }
@@ -449,6 +601,8 @@ class Emitter {
   }
 
   const Kernel &k_;
+  std::unordered_map<Expr, Expr> defined_;  ///< integer definitions: the modulo time indices
+  bool any_stream_ = false;
   CPrintOptions opts_;
   std::unordered_map<const FieldData *, std::string> field_names_;
   std::unordered_map<std::uint64_t, std::string> ids_;

@@ -155,5 +155,32 @@ INSTANTIATE_TEST_SUITE_P(core_All, WarningFree,
                                            WarnCase{3, DType::Float32}, WarnCase{1, DType::Float64},
                                            WarnCase{2, DType::Float64}, WarnCase{3, DType::Float64}));
 
+#if defined(__x86_64__)
+// The helpers of the explicit vector loops (the partial last vector, streaming stores) take
+// 64-byte vectors; on targets without AVX-512 they must still compile without a warning (a
+// function passing such vectors by value draws GCC's -Wpsabi there). A forward saving every
+// level of a grid larger than the cache uses both; float32 and float64.
+TEST(core_WarningFree, VectorHelpersOnTargetsWithoutAvx512) {
+  for (const char *target : {"-mavx2 -mfma", "-msse4.2", "-march=native"}) {
+    test::ScopedEnv flags("TENET_CFLAGS", std::string("-O3 ") + target + " -fopenmp -Wall -Wextra -Werror");
+    for (DType dtype : {DType::Float32, DType::Float64}) {
+      Grid g(dtype == DType::Float32 ? std::vector<std::int64_t>{150, 150, 181} : std::vector<std::int64_t>{120, 120, 131},
+             {1.0, 1.0, 1.0}, dtype);
+      Function m("m", g, 8);
+      TimeFunctionOptions o;
+      o.save = 3;
+      TimeFunction u("u", g, 8, o);
+      try {
+        Operator op({Eq(u.forward(), solve(Expr(m) * dt2(u) - laplace(u), u.forward()))});
+        EXPECT_NE(op.ccode().find("stream_("), std::string::npos);
+        EXPECT_NE(op.ccode().find("first_lanes_("), std::string::npos);
+      } catch (const Error &e) {
+        FAIL() << target << " " << dtype_name(dtype) << ": " << e.what();
+      }
+    }
+  }
+}
+#endif
+
 }  // namespace
 }  // namespace tenet
