@@ -298,8 +298,9 @@ void Operator::autotune(const ApplyArgs &args) {
     return;
   }
   // Remembered across runs too: next to the kernel in the JIT cache, one small file per shape
-  // and thread count. An unreadable or stale file is ignored (tuned again).
-  const std::string memo = compiled_.library_path + ".tune-" + key;
+  // and thread count. An unreadable or stale file is ignored (tuned again). v2: choices of the
+  // repeated timings below (those of single timings, v1, are not reused).
+  const std::string memo = compiled_.library_path + ".tune-v2-" + key;
   if (std::vector<std::int64_t> sizes = read_tuned(memo, blocks_.size()); !sizes.empty()) {
     set_block_sizes(sizes);
     tuned_[key] = sizes;
@@ -347,19 +348,25 @@ void Operator::autotune(const ApplyArgs &args) {
       for (auto y : sizes)
         if (x <= 32) candidates.push_back({x, y});
   }
-  std::vector<std::int64_t> best = block_sizes();
-  double best_t = std::numeric_limits<double>::infinity();
-  for (const auto &c : candidates) {
+  // One timing of a short run is at the mercy of the machine's noise (on a shared 2-core VM a
+  // step's time varies by 30%), and the choice is remembered for good: an untimed run first
+  // (pages faulted in, caches warm), one timing of every candidate, then the three fastest
+  // timed twice more, interleaved, each keeping its best.
+  auto time_of = [&](const std::vector<std::int64_t> &c) {
     set_block_sizes(c);
     Bound bc = bind(trial);
     auto t0 = Clock::now();
     run(bc);
-    double t = since(t0);
-    if (t < best_t) {
-      best_t = t;
-      best = c;
-    }
-  }
+    return since(t0);
+  };
+  (void)time_of(block_sizes());
+  std::vector<std::pair<double, std::size_t>> timed;
+  for (std::size_t i = 0; i < candidates.size(); ++i) timed.emplace_back(time_of(candidates[i]), i);
+  std::sort(timed.begin(), timed.end());
+  timed.resize(std::min<std::size_t>(timed.size(), 3));
+  for (int round = 0; round < 2; ++round)
+    for (auto &[t, i] : timed) t = std::min(t, time_of(candidates[i]));
+  const std::vector<std::int64_t> best = candidates[std::min_element(timed.begin(), timed.end())->second];
   for (const Saved &k : saved) std::memcpy(k.at, k.bytes.data(), k.bytes.size());
   set_block_sizes(best);
   tuned_[key] = best;
