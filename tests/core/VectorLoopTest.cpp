@@ -86,7 +86,10 @@ TEST_P(VectorLoops, ExplicitVectorsMatchScalarLoops) {
     ASSERT_NEAR(vec.acc[i], scalar.acc[i], tol * peak * 10) << "acc at " << i;
   double touched = 0;
   for (std::size_t i = 0; i < vec.halo.size(); ++i) {
-    ASSERT_NEAR(vec.halo[i], scalar.halo[i], tol * 10) << "halo field at " << i;
+    // Relative: the increments reach a few thousand (one float32 ulp there is 2.4e-4), and
+    // where FMA contraction differs (e.g. -mavx2 builds) the two differ by an ulp.
+    ASSERT_NEAR(vec.halo[i], scalar.halo[i], tol * 10 * std::max(1.0, std::fabs(scalar.halo[i])))
+        << "halo field at " << i;
     touched += std::fabs(vec.halo[i]);
   }
   EXPECT_GT(touched, 0.0);
@@ -150,12 +153,13 @@ TEST(core_VectorPlan, RotatedRowsPrefetchAndTheLoopsThatStayScalar) {
   TimeFunction u("u", g, 4);
   Operator op({Eq(u.forward(), solve(Expr(m) * dt2(u) - laplace(u), u.forward()))});
   const std::string &c = op.ccode();
-  EXPECT_NE(c.find("__builtin_shufflevector"), std::string::npos) << c;
+  EXPECT_NE(c.find("= shift_(u_r"), std::string::npos) << c;
   EXPECT_NE(c.find("__builtin_prefetch"), std::string::npos) << c;
   // Rows two iterations ahead in the next-outer dimension are prefetched into L2 only when
   // the arrays exceed a last-level cache (here 4 levels of 10.6 MB; the 8x8x40 grid above
   // does not).
-  EXPECT_EQ(c.find(", 2);"), std::string::npos) << c;
+  EXPECT_EQ(c.find(", 0, 2);"), std::string::npos) << c;
+  EXPECT_EQ(c.find(", 1, 2);"), std::string::npos) << c;
   {
     Grid big({128, 128, 128}, {1.0, 1.0, 1.0});
     Function mb("m", big, 8);
