@@ -476,8 +476,9 @@ class Emitter {
         if (first + d + 2 < f->alloc.size()) stride = "(" + stride + ")";
         at += std::to_string(off) + " * " + stride + " + ";
       }
-      return "&" + bases[base_of[static_cast<std::size_t>(&r - plan->rows.data())]].second + "[" + at +
-             print_c_index(pos + Expr(f->halo.back()), opts_) + "]";
+      const auto row = static_cast<std::size_t>(&r - plan->rows.data());  // callers pass the plan's rows
+      TENET_INTERNAL_CHECK(row < plan->rows.size(), "vector loop: a row outside the plan");
+      return "&" + bases[base_of[row]].second + "[" + at + print_c_index(pos + Expr(f->halo.back()), opts_) + "]";
     };
     auto address = [&](const VectorRow &r, const Expr &pos) { return address_ahead(r, pos, 0); };
     o << pad << "{\n";
