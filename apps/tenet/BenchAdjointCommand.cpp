@@ -51,7 +51,7 @@ void run_bench_adjoint(const BenchOptions &o, int reps) {
     return std::make_pair(build, jit);
   });
   Operator forward({acoustic_update(f)});
-  Operator baseline(baseline_equations(f));
+  Operator baseline(baseline_equations(f), baseline_options());
   DerivativeOperator adj = make_adjoint(f, false);
   DerivativeOperator adjg = make_adjoint(f, true);
   // The adjoint fields start from the same kind of pulse as the forward one.

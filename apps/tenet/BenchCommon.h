@@ -108,6 +108,14 @@ inline std::vector<Eq> baseline_equations(Fields &f) {
   return {Eq(f.u.forward(), rhs, "streaming baseline")};
 }
 
+/// The baseline's operator: one pass over memory per step, so never time-tiled (tiled, its
+/// steps would run from the cache and it would no longer measure the memory system).
+inline OperatorOptions baseline_options() {
+  OperatorOptions o;
+  o.passes.time_tiling = TimeTiling::Never;
+  return o;
+}
+
 struct BuildTimes {
   double build_cold = 0, jit_cold = 0, build_warm = 0, jit_warm = 0;
 };

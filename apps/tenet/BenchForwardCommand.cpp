@@ -26,7 +26,7 @@ void run_bench(const BenchOptions &o, int reps) {
     return std::make_pair(op.build_seconds(), op.jit_seconds());
   });
   Operator stencil(stencil_equations(f));
-  Operator baseline(baseline_equations(f));
+  Operator baseline(baseline_equations(f), baseline_options());
   // Interleaved, best of `reps` each: the baseline streams at what the memory system gives at
   // the moment (other tenants of a shared machine move it by tens of percent), so both are
   // measured under the same conditions.

@@ -289,9 +289,10 @@ class Emitter {
            x.rational().num <= 4;
   }
 
-  // Whether a Vector loop in `s` streams a row.
+  // Whether a Vector loop in `s` streams a row. Never in a time-tiled kernel: the next step of
+  // a tile reads the level from the cache.
   bool streams(const Stmt &s) const {
-    if (k_.vector_bytes != 64) return false;
+    if (k_.vector_bytes != 64 || k_.time_tiled) return false;
     bool any = false;
     walk(s, [&](const Stmt &x) {
       if (any || x.kind() != StmtKind::For || x->for_kind != ForKind::Vector) return;
@@ -328,18 +329,34 @@ class Emitter {
       case StmtKind::Assign:
         o << pad << print_access(s->lhs) << (s->accumulate ? " += " : " = ") << print_c(s->rhs, opts_) << ";\n";
         return;
+      case StmtKind::Guard: {
+        const std::string v = print_c_index(s->var, opts_), lo = print_c_index(s->min, opts_),
+                          hi = print_c_index(s->max, opts_);
+        o << pad << "if (" << lo << " <= " << hi << " && (" << lo << " == " << print_c_index(s->lhs, opts_) << " || "
+          << v << " >= " << lo << ") && (" << hi << " == " << print_c_index(s->rhs, opts_) << " || " << v
+          << " <= " << hi << "))\n"
+          << pad << "{\n";
+        emit(o, s->body[0], depth + 1);
+        o << pad << "}\n";
+        return;
+      }
       case StmtKind::For: {
         if (s->for_kind == ForKind::Vector) return emit_vector_loop(o, s, depth);
         bool innermost = true;
         for (const Stmt &c : s->body[0]->body) innermost &= c.kind() != StmtKind::For;
-        if (s->for_kind == ForKind::Parallel && innermost && s->collapse <= 1 && !s->backward && s->step.is_one())
+        if (s->for_kind == ForKind::Parallel && innermost && s->collapse <= 1 && !s->backward && s->step.is_one() &&
+            !k_.time_tiled)
           return emit_parallel_simd_loop(o, s, depth);
         if (s->for_kind == ForKind::Parallel && streams(s)) return emit_streaming_parallel_loop(o, s, depth);
         switch (s->for_kind) {
           case ForKind::Parallel:
-            o << pad << "#pragma omp parallel for" << (innermost ? " simd" : "")
+            // Inside a time-tiled kernel's region the threads exist already: `omp for` (its
+            // closing barrier orders each tile step's part before the next).
+            o << pad << (k_.time_tiled ? "#pragma omp for" : "#pragma omp parallel for") << (innermost ? " simd" : "")
               << (s->collapse > 1 ? " collapse(" + std::to_string(s->collapse) + ")" : "") << " schedule(static)\n";
             break;
+          case ForKind::TimeTiles: o << pad << "#pragma omp parallel\n"; break;
+          case ForKind::Single: o << pad << "#pragma omp single\n"; break;
           case ForKind::Simd:
             if (!calls_library(s)) o << pad << "#pragma omp simd\n";
             break;
@@ -412,7 +429,8 @@ class Emitter {
   void emit_vector_loop(std::ostringstream &o, const Stmt &s, int depth) {
     const std::optional<VectorPlan> plan = plan_vector_loop(k_, s, k_.vector_bytes);
     TENET_INTERNAL_CHECK(plan.has_value(), "vector loop without a plan");
-    const std::set<std::size_t> stream = k_.vector_bytes == 64 ? streamed_rows(*plan, s) : std::set<std::size_t>{};
+    const std::set<std::size_t> stream =
+        k_.vector_bytes == 64 && !k_.time_tiled ? streamed_rows(*plan, s) : std::set<std::size_t>{};
     const int w = plan->width;
     const std::string W = std::to_string(w);
     std::string pad(static_cast<std::size_t>(2 * depth), ' ');

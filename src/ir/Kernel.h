@@ -41,6 +41,7 @@ struct Kernel {
   bool has_time = false;
   bool backward = false;                           ///< the time loop runs from time_M to time_m
   int vector_bytes = 0;                            ///< width of ForKind::Vector loops
+  bool time_tiled = false;                         ///< passes/TileTime.cpp restructured the time loop
   Stmt body;
 
   const IntArg *int_arg(IntArg::Role role, int dim = -1) const;

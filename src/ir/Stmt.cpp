@@ -57,6 +57,18 @@ Stmt make_comment(std::string text) {
   return Stmt(std::move(n));
 }
 
+Stmt make_guard(Expr var, Expr min, Expr max, Expr range_min, Expr range_max, Stmt body) {
+  auto n = std::make_shared<StmtNode>();
+  n->kind = StmtKind::Guard;
+  n->var = std::move(var);
+  n->min = std::move(min);
+  n->max = std::move(max);
+  n->lhs = std::move(range_min);
+  n->rhs = std::move(range_max);
+  n->body = {body.kind() == StmtKind::Block ? body : make_block({body})};
+  return Stmt(std::move(n));
+}
+
 Stmt IRMutator::mutate(const Stmt &s) {
   switch (s.kind()) {
 #define TENET_CASE(k) \
@@ -99,6 +111,13 @@ Stmt IRMutator::visit_Define(const Stmt &s) {
 
 Stmt IRMutator::visit_Comment(const Stmt &s) { return s; }
 
+Stmt IRMutator::visit_Guard(const Stmt &s) {
+  Expr v = mutate(s->var), lo = mutate(s->min), hi = mutate(s->max), a = mutate(s->lhs), b = mutate(s->rhs);
+  Stmt body = mutate(s->body[0]);
+  if (v == s->var && lo == s->min && hi == s->max && a == s->lhs && b == s->rhs && body == s->body[0]) return s;
+  return make_guard(v, lo, hi, a, b, body);
+}
+
 void walk(const Stmt &s, const std::function<void(const Stmt &)> &f) {
   f(s);
   for (const Stmt &c : s->body) walk(c, f);
@@ -113,7 +132,7 @@ std::string to_string(const Stmt &s, int indent) {
       return out;
     }
     case StmtKind::For: {
-      static const char *kinds[] = {"serial", "parallel", "simd", "vector", "time"};
+      static const char *kinds[] = {"serial", "parallel", "simd", "vector", "time", "time tiles", "single"};
       return pad + "for " + s->var.str() + " in [" + s->min.str() + ", " + s->max.str() + "] step " + s->step.str() +
              " (" + kinds[static_cast<int>(s->for_kind)] + (s->backward ? ", backward" : "") + ")\n" +
              to_string(s->body[0], indent + 2);
@@ -121,6 +140,9 @@ std::string to_string(const Stmt &s, int indent) {
     case StmtKind::Assign: return pad + s->lhs.str() + (s->accumulate ? " += " : " = ") + s->rhs.str() + "\n";
     case StmtKind::Define: return pad + "let " + s->lhs.str() + " = " + s->rhs.str() + "\n";
     case StmtKind::Comment: return pad + "// " + s->text + "\n";
+    case StmtKind::Guard:
+      return pad + "if " + s->var.str() + " in [" + s->min.str() + ", " + s->max.str() + "] of [" + s->lhs.str() + ", " +
+             s->rhs.str() + "]\n" + to_string(s->body[0], indent + 2);
   }
   return "";
 }

@@ -15,7 +15,7 @@
 namespace tenet {
 
 // One list of statement kinds: the enum and the mutator's visit methods follow it.
-#define TENET_STMT_KINDS(X) X(Block) X(For) X(Assign) X(Define) X(Comment)
+#define TENET_STMT_KINDS(X) X(Block) X(For) X(Assign) X(Define) X(Comment) X(Guard)
 
 enum class StmtKind {
 #define TENET_ENUM(k) k,
@@ -29,6 +29,11 @@ enum class ForKind {
   Simd,      ///< innermost, iterations independent: `omp simd`
   Vector,    ///< innermost, written with explicit vectors (passes/VectorizeInnerLoops.cpp)
   Time,      ///< the time loop; may run backwards
+  /// The loop over blocks of time steps of a time-tiled kernel (passes/TileTime.cpp): every
+  /// thread of one OpenMP parallel region runs it; Parallel loops inside share their
+  /// iterations among the region's threads (`omp for`) and Single loops run on one of them.
+  TimeTiles,
+  Single,  ///< inside TimeTiles: one thread runs the loop, the others wait at its end
 };
 
 struct StmtNode;
@@ -60,6 +65,9 @@ struct StmtNode {
   bool integer = false;      ///< Define of an integer (index) value
   // Comment
   std::string text;
+  // Guard: the body runs when `var` lies in [min, max], this tile step's part of the range
+  // [lhs, rhs] of a time-tiled loop; the part at an end of that range also takes everything
+  // beyond that end, and an empty part (min > max) takes nothing.
   // Block statements, or the For body (one Block)
   std::vector<Stmt> body;
 };
@@ -70,6 +78,7 @@ Stmt make_for(Expr var, Expr min, Expr max, Stmt body, ForKind kind = ForKind::S
 Stmt make_assign(Expr lhs, Expr rhs, bool accumulate = false);
 Stmt make_define(Expr var, Expr value, bool integer = false);
 Stmt make_comment(std::string text);
+Stmt make_guard(Expr var, Expr min, Expr max, Expr range_min, Expr range_max, Stmt body);
 
 /// Rebuilds statements bottom-up; a node is rebuilt only when a child changed.
 class IRMutator {

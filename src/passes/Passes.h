@@ -32,6 +32,17 @@ void parallelize(Kernel &k);
 /// neighbour (the loads, not the arithmetic, bound a wide stencil).
 void vectorize_inner_loops(Kernel &k, int vector_bytes);
 
+enum class TimeTiling {
+  Auto,    ///< where one time level of the kernel's arrays exceeds a last-level cache (32 MiB)
+  Always,  ///< wherever valid (tests)
+  Never,
+};
+
+/// Wavefront time tiling of a time loop with one dense nest (passes/TileTime.cpp): blocks of
+/// steps run tile by tile along the outermost dimension, in one parallel region; where the
+/// reads allow it (else the kernel stays as it is). Results are bitwise the same.
+void tile_time(Kernel &k, TimeTiling mode);
+
 struct PipelineOptions {
   bool blocking = true;
   bool cse = true;
@@ -41,6 +52,7 @@ struct PipelineOptions {
   /// 64 is one cache line, the unit rows are aligned and padded to; where the machine's vectors
   /// are narrower the compiler splits each into two (AVX2) or four (SSE) operations.
   int vector_bytes = 64;
+  TimeTiling time_tiling = TimeTiling::Auto;
 };
 
 /// Runs every pass in order.

@@ -14,6 +14,8 @@ void run_pipeline(Kernel &k, const PipelineOptions &opts) {
   // Blocking must precede parallelize: the block loops are what becomes parallel.
   if (opts.blocking) block_loops(k);
   parallelize(k);
+  // Needs the Parallel marks (the dense nest) and the blocks.
+  tile_time(k, opts.time_tiling);
   // Needs the simd marks of parallelize.
   if (opts.vector_bytes > 0) vectorize_inner_loops(k, opts.vector_bytes);
 }
