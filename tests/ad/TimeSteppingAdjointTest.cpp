@@ -133,7 +133,7 @@ TEST(TimeSteppingAdjoint, InPlaceForwardAndAdjointGiveTheSameResults) {
 // Time tiling (passes/TileTime.cpp) runs the same operations on every point in the same
 // order: forward (in place, three buffers, the whole history) and adjoint with the gradient
 // give bitwise the results of untiled kernels, 2D and 3D, float32 and float64, several tiles
-// and a last block of fewer steps (30 steps in blocks of 4).
+// and a last block of fewer steps (30 steps in blocks of 8), on 1, 2 and 3 threads.
 TEST(TimeSteppingAdjoint, TimeTilingGivesBitwiseTheSameForwardAndAdjoint) {
   struct Case {
     std::vector<std::int64_t> shape;
@@ -144,15 +144,18 @@ TEST(TimeSteppingAdjoint, TimeTilingGivesBitwiseTheSameForwardAndAdjoint) {
   for (const Case &c : {Case{{70, 23}, 8, false, true, DType::Float32}, Case{{70, 23}, 8, false, false, DType::Float64},
                         Case{{70, 23}, 4, true, false, DType::Float64}, Case{{37, 11, 9}, 4, false, true, DType::Float64},
                         Case{{37, 11, 9}, 2, true, false, DType::Float32}}) {
-    std::vector<std::vector<double>> results[2];
-    for (int tiled = 0; tiled < 2; ++tiled) {
+    // Untiled on 2 threads; tiled on 2, 1 and 3.
+    const int threads[] = {2, 2, 1, 3};
+    std::vector<std::vector<double>> results[4];
+    for (int run = 0; run < 4; ++run) {
+      const int tiled = run > 0 ? 1 : 0;
       Acoustic p(c.shape, c.so, 32, c.save, c.dtype, c.in_place);
       OperatorOptions o;
       o.passes.time_tiling = tiled ? TimeTiling::Always : TimeTiling::Never;
       Operator fwd(p.eqs, o);
       EXPECT_EQ(fwd.ccode().find("x_tile") != std::string::npos, tiled == 1) << fwd.ccode();
       ApplyArgs a = p.args();
-      a.threads = 2;
+      a.threads = threads[run];
       fwd.apply(a);
       DiffRequest req;
       req.parameters = {p.m->data()};
@@ -162,7 +165,7 @@ TEST(TimeSteppingAdjoint, TimeTilingGivesBitwiseTheSameForwardAndAdjoint) {
       SparseTimeFunction recbar = SparseTimeFunction::from_data(adj.of("rec"));
       recbar.set_data(std::span<const double>(test::random_vector(static_cast<std::size_t>(p.nt * 4), 9)));
       adj.apply(a);
-      auto &r = results[tiled];
+      auto &r = results[run];
       r.push_back(p.rec->get_data());
       for (int b = 0; b < p.u->data()->nbuf; ++b) r.push_back(p.u->get_data(b));
       r.push_back(SparseTimeFunction::from_data(adj.of("src")).get_data());
@@ -171,9 +174,12 @@ TEST(TimeSteppingAdjoint, TimeTilingGivesBitwiseTheSameForwardAndAdjoint) {
       for (double v : r.back()) peak = std::max(peak, std::fabs(v));
       EXPECT_GT(peak, 0.0);
     }
-    ASSERT_EQ(results[0].size(), results[1].size());
-    for (std::size_t i = 0; i < results[0].size(); ++i)
-      EXPECT_EQ(results[0][i], results[1][i]) << "result " << i << ", shape " << c.shape.size() << "D order " << c.so;
+    for (int run = 1; run < 4; ++run) {
+      ASSERT_EQ(results[0].size(), results[run].size());
+      for (std::size_t i = 0; i < results[0].size(); ++i)
+        EXPECT_EQ(results[0][i], results[run][i])
+            << "result " << i << ", shape " << c.shape.size() << "D order " << c.so << ", " << threads[run] << " threads";
+    }
   }
 }
 
