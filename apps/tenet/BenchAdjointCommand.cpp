@@ -81,6 +81,7 @@ void run_bench_adjoint(const BenchOptions &o, int reps) {
                       {"steps", o.steps},
                       {"threads", bench_threads(o)},
                       {"time_buffers", o.buffers},
+                      {"time_tiled", {{"forward", forward.kernel().time_tiled}, {"adjoint", adj.op->kernel().time_tiled}}},
                       {"gpts", back},
                       {"seconds_per_step", seconds_adj},
                       {"forward_gpts", fwd},

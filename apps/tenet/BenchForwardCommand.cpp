@@ -41,6 +41,7 @@ void run_bench(const BenchOptions &o, int reps) {
                       {"steps", o.steps},
                       {"threads", bench_threads(o)},
                       {"time_buffers", o.buffers},
+                      {"time_tiled", stencil.kernel().time_tiled},
                       {"gpts", gpts},
                       {"seconds_per_step", static_cast<double>(g.size()) / (gpts * 1e9)},
                       {"baseline_gpts", base},
