@@ -25,13 +25,11 @@ namespace {
 
 // With `gradient`, the adjoint also accumulates dJ/dm (reading the forward field each step),
 // summed by parts in time as the FWI gradient does (one forward level per step).
-DerivativeOperator make_adjoint(Fields &f, bool gradient = true) {
+DerivativeOperator make_adjoint(Fields &f, const BenchOptions &o, bool gradient = true) {
   DiffRequest req;
   if (gradient) req.parameters = {f.m.data()};
   req.at_rest = true;
-  OperatorOptions opts;
-  opts.name = "bench_adjoint";
-  return adjoint({acoustic_update(f)}, req, opts);
+  return adjoint({acoustic_update(f)}, req, bench_operator_options(o, "bench_adjoint"));
 }
 
 void run_bench_adjoint(const BenchOptions &o, int reps) {
@@ -42,7 +40,7 @@ void run_bench_adjoint(const BenchOptions &o, int reps) {
   const double dt = kBenchDt;
 
   BuildTimes bt = time_builds([&] {
-    DerivativeOperator a = make_adjoint(f);
+    DerivativeOperator a = make_adjoint(f, o);
     double build = a.op->build_seconds(), jit = a.op->jit_seconds();
     if (a.prepare) {
       build += a.prepare->build_seconds();
@@ -50,10 +48,10 @@ void run_bench_adjoint(const BenchOptions &o, int reps) {
     }
     return std::make_pair(build, jit);
   });
-  Operator forward({acoustic_update(f)});
+  Operator forward({acoustic_update(f)}, bench_operator_options(o));
   Operator baseline(baseline_equations(f), baseline_options());
-  DerivativeOperator adj = make_adjoint(f, false);
-  DerivativeOperator adjg = make_adjoint(f, true);
+  DerivativeOperator adj = make_adjoint(f, o, false);
+  DerivativeOperator adjg = make_adjoint(f, o, true);
   // The adjoint fields start from the same kind of pulse as the forward one.
   for (DerivativeOperator *d : {&adj, &adjg}) {
     TimeFunction ubar = TimeFunction::from_data(d->of("u"));

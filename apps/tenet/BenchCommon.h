@@ -32,6 +32,7 @@ struct BenchOptions {
   bool autotune = true;
   bool json = false;
   int buffers = 2;  ///< u's time buffers: 2 in place (u[t+1] overwrites u[t-1]), 3 the classic layout
+  std::string time_tiling = "auto";  ///< --time-tiling (forward and adjoint benches)
 };
 
 /// The options every stencil benchmark takes (`buffers`: also --buffers, for the benchmarks of
@@ -44,9 +45,24 @@ inline void add_bench_options(CLI::App *c, BenchOptions &o, bool buffers = false
   c->add_option("--threads", o.threads, "OpenMP threads (0: default)");
   c->add_flag("!--no-autotune", o.autotune, "keep the default block sizes");
   c->add_flag("--json", o.json, "print one JSON object");
-  if (buffers)
+  if (buffers) {
     c->add_option("--buffers", o.buffers, "time buffers of u: 2 (in place: u[t+1] overwrites u[t-1]) or 3")
         ->capture_default_str();
+    c->add_option("--time-tiling", o.time_tiling,
+                  "auto (grids beyond the cache), always (wherever valid) or never: the stencil kernels' time tiling")
+        ->check(CLI::IsMember({"auto", "always", "never"}))
+        ->capture_default_str();
+  }
+}
+
+/// Options of the benchmarked stencil operators (not of the streaming baseline).
+inline OperatorOptions bench_operator_options(const BenchOptions &o, const std::string &name = "Kernel") {
+  OperatorOptions opts;
+  opts.name = name;
+  opts.passes.time_tiling = o.time_tiling == "always" ? TimeTiling::Always
+                            : o.time_tiling == "never" ? TimeTiling::Never
+                                                       : TimeTiling::Auto;
+  return opts;
 }
 
 inline void check_bench_options(const BenchOptions &o) {

@@ -22,10 +22,10 @@ void run_bench(const BenchOptions &o, int reps) {
   const double dt = kBenchDt;
 
   BuildTimes bt = time_builds([&] {
-    Operator op(stencil_equations(f));
+    Operator op(stencil_equations(f), bench_operator_options(o));
     return std::make_pair(op.build_seconds(), op.jit_seconds());
   });
-  Operator stencil(stencil_equations(f));
+  Operator stencil(stencil_equations(f), bench_operator_options(o));
   Operator baseline(baseline_equations(f), baseline_options());
   // Interleaved, best of `reps` each: the baseline streams at what the memory system gives at
   // the moment (other tenants of a shared machine move it by tens of percent), so both are
