@@ -59,11 +59,7 @@ PerfReport DerivativeOperator::apply(const ApplyArgs &args) {
 
 namespace {
 
-bool is_grid(const FieldData *f) {
-  return f && (f->kind == FieldKind::Function || f->kind == FieldKind::TimeFunction);
-}
-
-std::size_t first_space(const FieldData &f) { return f.kind == FieldKind::TimeFunction ? 1 : 0; }
+bool is_grid(const FieldData *f) { return f && f->on_grid(); }
 
 std::shared_ptr<FieldData> make_like(const FieldData &f, const std::string &name, int halo) {
   switch (f.kind) {
@@ -500,7 +496,7 @@ class Differentiator {
     const FieldData *f = field_of(a);
     std::vector<std::int64_t> k;
     for (int i = 0; i < grid_->ndim(); ++i) {
-      Expr off = a.ops()[first_space(*f) + static_cast<std::size_t>(i)] - grid_->dim(i);
+      Expr off = a.ops()[f->first_space() + static_cast<std::size_t>(i)] - grid_->dim(i);
       TENET_USER_CHECK(off.is_exact() && off.rational().is_integer(), "cannot transpose `", where, "`: index ",
                        a.str(), " is not its dimension plus an integer");
       k.push_back(off.rational().num);
@@ -519,7 +515,7 @@ class Differentiator {
   Expr dot_plain(const Expr &a) const {
     const FieldData *f = field_of(a);
     std::vector<Expr> idx = a.ops();
-    for (int i = 0; i < grid_->ndim(); ++i) idx[first_space(*f) + static_cast<std::size_t>(i)] = grid_->dim(i);
+    for (int i = 0; i < grid_->ndim(); ++i) idx[f->first_space() + static_cast<std::size_t>(i)] = grid_->dim(i);
     return access(d_.at(f), std::move(idx));
   }
 

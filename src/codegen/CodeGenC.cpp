@@ -35,7 +35,20 @@ class Emitter {
     walk(k.body, [&](const Stmt &s) {
       if (s.kind() == StmtKind::Define && s->integer) defined_.emplace(s->lhs, s->rhs);
     });
-    any_stream_ = streams(k.body);
+    // Each explicit vector loop's plan and streamed rows, once (the plan also decides how the
+    // enclosing parallel nest is written). Time-tiled kernels never stream: the next step of a
+    // tile reads the level from the cache.
+    walk(k.body, [&](const Stmt &s) {
+      if (s.kind() != StmtKind::For || s->for_kind != ForKind::Vector) return;
+      auto plan = plan_vector_loop(k_, s, k_.vector_bytes);
+      TENET_INTERNAL_CHECK(plan.has_value(), "vector loop without a plan");
+      if (k_.vector_bytes == 64 && !k_.time_tiled) {
+        std::set<std::size_t> rows = streamed_rows(*plan, s);
+        if (!rows.empty()) streamed_.emplace(s.get(), std::move(rows));
+      }
+      plans_.emplace(s.get(), std::move(*plan));
+    });
+    any_stream_ = !streamed_.empty();
   }
 
   std::string run() {
@@ -234,20 +247,13 @@ class Emitter {
   // step that saves its history, a fifth with three modulo buffers), and the next step finds
   // the level evicted anyway. In place (u[t+1] over u[t-1]) the line was just read: never.
   std::set<std::size_t> streamed_rows(const VectorPlan &plan, const Stmt &loop) const {
-    constexpr std::size_t kLevel = std::size_t(16) << 20, kCache = std::size_t(32) << 20;
+    constexpr std::size_t kLevel = std::size_t(16) << 20;
     std::set<std::size_t> out;
-    std::size_t bytes = 0;
-    std::vector<std::pair<const FieldData *, Expr>> levels;
-    auto level_of = [&](const VectorRow &r) {
+    if (level_bytes(plan) <= kBeyondCache) return out;
+    auto level_of = [&](const VectorRow &r) {  // the buffer, modulo definitions resolved
       const FieldData *f = field_of(r.at);
       return std::make_pair(f, f->kind == FieldKind::TimeFunction ? resolved(r.at.ops()[0]) : Expr(0));
     };
-    for (const VectorRow &r : plan.rows) {
-      if (std::find(levels.begin(), levels.end(), level_of(r)) != levels.end()) continue;
-      levels.push_back(level_of(r));
-      bytes += field_of(r.at)->buffer_count() * field_of(r.at)->element_size();
-    }
-    if (bytes <= kCache) return out;
     std::set<std::size_t> excluded;
     for (const Stmt &st : loop->body[0]->body) {
       if (st.kind() != StmtKind::Assign) continue;
@@ -265,50 +271,51 @@ class Emitter {
     return out;
   }
 
-  // Whether the statements in `s` call a libm function that may set errno (sqrt, exp, log,
-  // sin, cos, pow). Under the default -fmath-errno no compiler vectorises such a loop: GCC
-  // says nothing, Clang warns that `omp simd` failed; these loops are left without the pragma.
+  // Whether the statements in `s` call a libm function that may set errno (CPrinter.h): no
+  // compiler vectorises such a loop (GCC says nothing, Clang warns that `omp simd` failed), so
+  // these loops are left without the pragma.
   static bool calls_library(const Stmt &s) {
     bool found = false;
     walk(s, [&](const Stmt &x) {
-      for (const Expr *e : {&x->lhs, &x->rhs})
-        if (e->defined())
-          visit(*e, [&](const Expr &y) {
-            if (y.kind() == NodeKind::Call)
-              found |= y->fn == Fn::Sqrt || y->fn == Fn::Exp || y->fn == Fn::Log || y->fn == Fn::Sin || y->fn == Fn::Cos;
-            else if (y.kind() == NodeKind::Pow)
-              found |= !printed_inline(y.ops()[1]);
-          });
+      for (const Expr *e : {&x->lhs, &x->rhs}) found |= e->defined() && calls_errno_math(*e);
     });
     return found;
   }
 
-  // Powers the C printer writes as products or divisions (not sqrt or pow): exponents +-1..4.
-  static bool printed_inline(const Expr &x) {
-    return x.is_exact() && x.rational().is_integer() && x.rational().num != 0 && x.rational().num >= -4 &&
-           x.rational().num <= 4;
+  // Whether a Vector loop in `s` streams a row.
+  bool streams(const Stmt &s) const {
+    bool any = false;
+    walk(s, [&](const Stmt &x) { any |= streamed_.count(x.get()) > 0; });
+    return any;
   }
 
-  // Whether a Vector loop in `s` streams a row. Never in a time-tiled kernel: the next step of
-  // a tile reads the level from the cache.
-  bool streams(const Stmt &s) const {
-    if (k_.vector_bytes != 64 || k_.time_tiled) return false;
-    bool any = false;
-    walk(s, [&](const Stmt &x) {
-      if (any || x.kind() != StmtKind::For || x->for_kind != ForKind::Vector) return;
-      if (auto plan = plan_vector_loop(k_, x, k_.vector_bytes)) any = !streamed_rows(*plan, x).empty();
-    });
-    return any;
+  // A row's field and time level as written (u[t0] and u[tm1] are two even where they share a
+  // buffer): the key of the prefetch choices.
+  static std::pair<const FieldData *, Expr> level_key(const VectorRow &r) {
+    const FieldData *f = field_of(r.at);
+    return {f, f->kind == FieldKind::TimeFunction ? r.at.ops()[0] : Expr(0)};
+  }
+
+  // Bytes of one time level of each array a vector loop reads or writes.
+  static std::size_t level_bytes(const VectorPlan &plan) {
+    std::vector<std::pair<const FieldData *, Expr>> levels;
+    std::size_t n = 0;
+    for (const VectorRow &r : plan.rows) {
+      if (std::find(levels.begin(), levels.end(), level_key(r)) != levels.end()) continue;
+      levels.push_back(level_key(r));
+      n += field_of(r.at)->buffer_count() * field_of(r.at)->element_size();
+    }
+    return n;
   }
 
   std::string print_access(const Expr &a) {
     const FieldData *f = field_of(a);
     TENET_INTERNAL_CHECK(f != nullptr, "access without field: ", a.str());
     std::string s = field_names_.at(f);
-    std::size_t first = f->kind == FieldKind::TimeFunction ? 1 : 0;
+    std::size_t first = f->first_space();
     for (std::size_t i = 0; i < a.ops().size(); ++i) {
       Expr idx = a.ops()[i];
-      bool space = (f->kind == FieldKind::Function || f->kind == FieldKind::TimeFunction) && i >= first;
+      bool space = f->on_grid() && i >= first;
       if (space) idx = idx + Expr(f->halo[i - first]);
       s += "[" + print_c_index(idx, opts_) + "]";
     }
@@ -427,10 +434,9 @@ class Emitter {
   // whole aligned vectors, rows needed at several offsets along the loop are kept in three
   // registers (previous, current, next vector) and their neighbours shifted out of them.
   void emit_vector_loop(std::ostringstream &o, const Stmt &s, int depth) {
-    const std::optional<VectorPlan> plan = plan_vector_loop(k_, s, k_.vector_bytes);
-    TENET_INTERNAL_CHECK(plan.has_value(), "vector loop without a plan");
-    const std::set<std::size_t> stream =
-        k_.vector_bytes == 64 && !k_.time_tiled ? streamed_rows(*plan, s) : std::set<std::size_t>{};
+    const VectorPlan *plan = &plans_.at(s.get());
+    const auto streamed_here = streamed_.find(s.get());
+    const std::set<std::size_t> stream = streamed_here == streamed_.end() ? std::set<std::size_t>{} : streamed_here->second;
     const int w = plan->width;
     const std::string W = std::to_string(w);
     std::string pad(static_cast<std::size_t>(2 * depth), ' ');
@@ -452,9 +458,8 @@ class Emitter {
     // vector; from one base each: 256^3 order 8, 2 threads, +12-27% (hand kernel, interleaved).
     // Needs every row at constant offsets from the loop's outer indices, else whole accesses.
     const std::size_t nd = static_cast<std::size_t>(k_.grid->ndim());
-    auto first_of = [](const FieldData *f) -> std::size_t { return f->kind == FieldKind::TimeFunction ? 1 : 0; };
     auto outer_offset = [&](const VectorRow &r, std::size_t d) {  // along outer dimension d
-      return r.at.ops()[first_of(field_of(r.at)) + d] - k_.grid->dims()[d];
+      return r.at.ops()[field_of(r.at)->first_space() + d] - k_.grid->dims()[d];
     };
     bool by_base = !plan->rows.empty();
     for (const VectorRow &r : plan->rows)
@@ -483,7 +488,7 @@ class Emitter {
         return "&" + print_access(access(r.at->field, idx));
       }
       const std::string &fn = field_names_.at(f);
-      const std::size_t first = first_of(f);
+      const std::size_t first = f->first_space();
       std::string at;
       for (std::size_t d = 0; d + 1 < nd; ++d) {
         const auto off = static_cast<std::int64_t>(outer_offset(r, d).number_value()) + (d + 2 == nd ? ahead : 0);
@@ -556,35 +561,29 @@ class Emitter {
     // L2 at this vector's position too, so that the start of each new row does not wait for
     // memory while the hardware prefetchers retrain on some twenty streams (order 8, same-run
     // medians: +11-17% at 256^3, +7-20% at 128^3; cache-resident 2D grids gain nothing).
-    std::unordered_map<std::string, std::size_t> ahead, ahead_row;
-    std::size_t streamed = 0;  // bytes of the arrays (one time level each) the loop reads or writes
+    // Per level (level_key): the row furthest ahead in the outer dimensions, and in the next-outer one.
+    std::vector<std::pair<std::pair<const FieldData *, Expr>, std::size_t>> ahead, ahead_row;
+    const std::size_t streamed = level_bytes(*plan);  // one time level of each array the loop touches
     auto outer_offsets = [&](const VectorRow &r) {
       std::vector<double> offs;
       const FieldData *f = field_of(r.at);
-      std::size_t first = f->kind == FieldKind::TimeFunction ? 1 : 0;
+      std::size_t first = f->first_space();
       for (std::size_t d = first; d + 1 < r.at.ops().size(); ++d) {
         Expr off = r.at.ops()[d] - k_.grid->dims()[d - first];
         offs.push_back(off.is_number() ? off.number_value() : 0.0);
       }
       return offs;
     };
-    auto level_key = [&](const VectorRow &r) {  // field and time level
-      const FieldData *f = field_of(r.at);
-      return field_names_.at(f) + (f->kind == FieldKind::TimeFunction ? print_c_index(r.at.ops()[0], opts_) : "");
-    };
-    std::set<std::string> levels;
-    for (const VectorRow &r : plan->rows)
-      if (levels.insert(level_key(r)).second) streamed += field_of(r.at)->buffer_count() * field_of(r.at)->element_size();
-    constexpr std::size_t kBeyondCache = std::size_t(32) << 20;
     for (std::size_t i = 0; i < plan->rows.size(); ++i) {
       const VectorRow &r = plan->rows[i];
       if (r.written) continue;
-      const std::string key = level_key(r);
-      auto it = ahead.find(key);
-      if (it == ahead.end() || outer_offsets(plan->rows[it->second]) < outer_offsets(r)) ahead[key] = i;
-      auto jt = ahead_row.find(key);
-      if (jt == ahead_row.end() || outer_offsets(plan->rows[jt->second]).back() < outer_offsets(r).back())
-        ahead_row[key] = i;
+      auto furthest = [&](auto &chosen, auto further) {
+        auto it = std::find_if(chosen.begin(), chosen.end(), [&](const auto &c) { return c.first == level_key(r); });
+        if (it == chosen.end()) chosen.emplace_back(level_key(r), i);
+        else if (further(plan->rows[it->second])) it->second = i;
+      };
+      furthest(ahead, [&](const VectorRow &c) { return outer_offsets(c) < outer_offsets(r); });
+      furthest(ahead_row, [&](const VectorRow &c) { return outer_offsets(c).back() < outer_offsets(r).back(); });
     }
     const Expr pf = Expr(zs) + Expr(8 * w);  // eight vectors (512 bytes) ahead: measured best at 256^3
     constexpr int kRowsAhead = 2;
@@ -690,7 +689,11 @@ class Emitter {
 
   const Kernel &k_;
   std::unordered_map<Expr, Expr> defined_;  ///< integer definitions: the modulo time indices
+  std::unordered_map<const StmtNode *, VectorPlan> plans_;               ///< of each Vector loop
+  std::unordered_map<const StmtNode *, std::set<std::size_t>> streamed_;  ///< rows streamed, where any
   bool any_stream_ = false;
+  /// Arrays (one level each) larger than a last-level cache.
+  static constexpr std::size_t kBeyondCache = std::size_t(32) << 20;
   CPrintOptions opts_;
   std::unordered_map<const FieldData *, std::string> field_names_;
   std::unordered_map<std::uint64_t, std::string> ids_;

@@ -44,10 +44,10 @@ std::vector<Touch> reads_of(const Eq &e) {
 
 void check_dense(const Eq &e) {
   const FieldData *f = field_of(e.lhs);
-  TENET_USER_CHECK(f && (f->kind == FieldKind::Function || f->kind == FieldKind::TimeFunction),
+  TENET_USER_CHECK(f && f->on_grid(),
                    "cannot schedule `", e.str(), "`: its left-hand side must be a Function or TimeFunction");
   const Grid &g = f->grid;
-  std::size_t first = f->kind == FieldKind::TimeFunction ? 1 : 0;
+  std::size_t first = f->first_space();
   if (first) {
     TENET_USER_CHECK(contains(e.lhs.ops()[0], g.time_dim()), "cannot schedule `", e.str(), "`: the time index of ",
                      e.lhs.str(), " must be t plus a constant, such as t + 1");

@@ -91,7 +91,7 @@ Stmt lower_sparse(Kernel &k, const Eq &e, const Grid &g) {
 
   if (e.kind == EqKind::Inject) {
     const FieldData *f = field_of(e.lhs);
-    std::size_t first = f->kind == FieldKind::TimeFunction ? 1 : 0;
+    std::size_t first = f->first_space();
     for (int i = 0; i < nd; ++i)
       TENET_USER_CHECK(e.lhs.ops()[first + static_cast<std::size_t>(i)] == g.dim(i), "inject into ", e.lhs.str(),
                        ": the target must be indexed by the plain dimensions");

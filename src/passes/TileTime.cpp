@@ -27,6 +27,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "passes/Passes.h"
 #include "symbolic/Transform.h"
@@ -42,80 +43,66 @@ struct Access {
   bool dense;  // read by the dense nest (else by a sparse operation, at a cell's corners)
 };
 
-// The time offset of a TimeFunction access (t + k), or nothing.
-std::optional<std::int64_t> time_offset_of(const Expr &a, const Expr &t) {
-  Expr off = a.ops()[0] - t;
+// `index - base` when it is an integer constant (t + k against t, x - 2 against x).
+std::optional<std::int64_t> integer_offset(const Expr &index, const Expr &base) {
+  Expr off = index - base;
   if (!off.is_exact() || !off.rational().is_integer()) return std::nullopt;
   return off.rational().num;
 }
 
-// The offset along grid dimension 0 of an access on the grid (plain dimensions, as written).
-std::optional<std::int64_t> x_offset_of(const Expr &a, const FieldData *f, const Expr &x) {
-  const std::size_t first = f->kind == FieldKind::TimeFunction ? 1 : 0;
-  Expr off = a.ops()[first] - x;
-  if (!off.is_exact() || !off.rational().is_integer()) return std::nullopt;
-  return off.rational().num;
-}
+struct Analysis {
+  std::int64_t reach = 0;     // the skew R for which tiling keeps every read valid
+  bool unread_level = false;  // a written TimeFunction level the step does not read (not in place)
+};
 
-// The skew R for which tiling `k` keeps every read valid, or nothing when it cannot be tiled.
-std::optional<std::int64_t> skew_for(const Kernel &k) {
+// What tiling `k` needs to know, or nothing when it cannot be tiled.
+std::optional<Analysis> analyse(const Kernel &k) {
   const Grid &g = *k.grid;
   const Expr t = g.time_dim(), x = g.dim(0);
   const std::int64_t dir = k.backward ? -1 : 1;
   // The level each written TimeFunction's dense equations write; Functions written.
   std::map<const FieldData *, std::int64_t> level;
-  std::map<const FieldData *, bool> written_function;
+  std::set<const FieldData *> written_functions, in_place;
   std::vector<Access> reads;
   for (const Eq &e : k.equations) {
     const bool dense = e.kind == EqKind::Assign || e.kind == EqKind::Increment;
     if (e.kind != EqKind::Interpolate) {
       const FieldData *f = field_of(e.lhs);
-      if (!f) return std::nullopt;
+      if (!f || !f->on_grid()) return std::nullopt;
       if (f->kind == FieldKind::TimeFunction) {
-        auto w = time_offset_of(e.lhs, t);
+        auto w = integer_offset(e.lhs.ops()[0], t);
         if (!w) return std::nullopt;
         if (dense) {
           auto [it, fresh] = level.emplace(f, *w);
           if (!fresh && it->second != *w) return std::nullopt;  // two levels written
         }
-      } else if (f->kind == FieldKind::Function) {
-        written_function[f] = true;
       } else {
-        return std::nullopt;
+        written_functions.insert(f);
       }
       // (An increment's read of its own target is the write itself: not a read here.)
     }
     for (const Expr &a : accesses(e.rhs)) {
       const FieldData *f = field_of(a);
-      if (f && (f->kind == FieldKind::TimeFunction || f->kind == FieldKind::Function)) reads.push_back({f, a, dense});
+      if (f && f->on_grid()) reads.push_back({f, a, dense});
     }
   }
   // Sparse writes: only into the level the dense nest writes, or into Functions that nothing
-  // reads but their own increments.
+  // reads but their own increments (checked with the reads below).
   for (const Eq &e : k.equations) {
     if (e.kind != EqKind::Inject) continue;
     const FieldData *f = field_of(e.lhs);
-    if (f->kind == FieldKind::TimeFunction && (!level.count(f) || *time_offset_of(e.lhs, t) != level[f]))
+    if (f->kind == FieldKind::TimeFunction && (!level.count(f) || *integer_offset(e.lhs.ops()[0], t) != level[f]))
       return std::nullopt;
   }
-  std::int64_t reach = 0;
+  Analysis out;
   for (const Access &r : reads) {
-    const bool time_fn = r.f->kind == FieldKind::TimeFunction;
-    if (!time_fn && !written_function.count(r.f)) continue;  // read-only data
-    if (!time_fn) return std::nullopt;                        // a Function written in the loop and read
-    if (time_fn && !level.count(r.f)) {
-      // A TimeFunction nothing dense writes: read-only unless a sparse operation writes it.
-      bool injected = false;
-      for (const Eq &e : k.equations) injected |= e.kind == EqKind::Inject && field_of(e.lhs) == r.f;
-      if (injected) return std::nullopt;
-      continue;
-    }
-    auto o = x_offset_of(r.at, r.f, x);
-    if (!o) return std::nullopt;
+    if (written_functions.count(r.f)) return std::nullopt;  // a Function written in the loop and read
+    if (r.f->kind != FieldKind::TimeFunction || !level.count(r.f)) continue;  // read-only data
+    auto o = integer_offset(r.at.ops()[r.f->first_space()], x);
+    auto kk = integer_offset(r.at.ops()[0], t);
+    if (!o || !kk) return std::nullopt;
     // A sparse operation reads the corners of a cell: offsets o and o + 1.
     const std::int64_t lo = *o, hi = *o + (r.dense ? 0 : 1);
-    auto kk = time_offset_of(r.at, t);
-    if (!kk) return std::nullopt;
     const std::int64_t j = (level[r.f] - *kk) * dir;  // steps since the level was written
     const std::int64_t nbuf = r.f->saved ? std::numeric_limits<std::int64_t>::max() : r.f->nbuf;
     if (j < 0 || j > nbuf) return std::nullopt;
@@ -123,43 +110,21 @@ std::optional<std::int64_t> skew_for(const Kernel &k) {
       // The level this step writes (or overwrites in place): at the point itself, in the
       // dense nest.
       if (lo != 0 || hi != 0 || !r.dense) return std::nullopt;
+      if (j == nbuf) in_place.insert(r.f);
       continue;
     }
-    reach = std::max({reach, std::abs(lo), std::abs(hi)});
+    out.reach = std::max({out.reach, std::abs(lo), std::abs(hi)});
     // Within (B - j) R of the point before its overwrite: holds for any reach when B - j >= 1.
   }
-  return reach;
-}
-
-// Whether a dense equation writes a TimeFunction level that no dense equation of the step
-// reads (not in place: the overwritten level, `nbuf` steps back, is not read).
-bool writes_a_level_it_does_not_read(const Kernel &k) {
-  const Expr t = k.grid->time_dim();
-  for (const Eq &e : k.equations) {
-    if (e.kind != EqKind::Assign && e.kind != EqKind::Increment) continue;
-    const FieldData *f = field_of(e.lhs);
-    if (!f || f->kind != FieldKind::TimeFunction) continue;
-    if (f->saved) return true;
-    auto w = time_offset_of(e.lhs, t);
-    bool in_place = false;
-    for (const Eq &r : k.equations) {
-      if (r.kind != EqKind::Assign && r.kind != EqKind::Increment) continue;
-      for (const Expr &a : accesses(r.rhs)) {
-        if (field_of(a) != f) continue;
-        auto kk = time_offset_of(a, t);
-        in_place |= w && kk && (*w - *kk) * (k.backward ? -1 : 1) == f->nbuf;
-      }
-    }
-    if (!in_place) return true;
-  }
-  return false;
+  for (const auto &[f, w] : level) out.unread_level |= !in_place.count(f);
+  return out;
 }
 
 // Bytes of one time level of every field the kernel touches.
 std::size_t level_bytes(const Kernel &k) {
   std::size_t n = 0;
   for (const auto &f : k.fields)
-    if (f->kind == FieldKind::TimeFunction || f->kind == FieldKind::Function) n += f->buffer_count() * f->element_size();
+    if (f->on_grid()) n += f->buffer_count() * f->element_size();
   return n;
 }
 
@@ -168,8 +133,8 @@ std::size_t level_bytes(const Kernel &k) {
 std::optional<Expr> owner_of(const Stmt &st) {
   auto dim0 = [&](const Expr &a) -> std::optional<Expr> {
     const FieldData *f = field_of(a);
-    if (!f || (f->kind != FieldKind::TimeFunction && f->kind != FieldKind::Function)) return std::nullopt;
-    return a.ops()[f->kind == FieldKind::TimeFunction ? 1 : 0];
+    if (!f || !f->on_grid()) return std::nullopt;
+    return a.ops()[f->first_space()];
   };
   if (auto d = dim0(st->lhs)) return d;
   std::vector<Expr> idx;
@@ -195,7 +160,6 @@ class Tiler : public IRMutator {
     if (s->for_kind != ForKind::Time) return IRMutator::visit_For(s);
     // The step body: one dense nest (a Parallel loop), sparse loops (Serial), definitions.
     Stmt dense;
-    std::vector<Stmt> sparse;
     walk(s->body[0], [&](const Stmt &x) {
       if (x.kind() != StmtKind::For) return;
       if (x->for_kind == ForKind::Parallel) {
@@ -310,19 +274,19 @@ void tile_time(Kernel &k, TimeTiling mode) {
   if (mode == TimeTiling::Never || !k.has_time || !k.grid || k.grid->ndim() < 2) return;
   // Worth it where a step's arrays do not fit in a last-level cache.
   if (mode == TimeTiling::Auto && level_bytes(k) <= (std::size_t(32) << 20)) return;
-  const std::optional<std::int64_t> reach = skew_for(k);
-  if (!reach) return;
+  const std::optional<Analysis> a = analyse(k);
+  if (!a) return;
   // A level written but not read by the step (a saved history, three modulo buffers) is
   // better stored bypassing the caches (codegen/CodeGenC.cpp), which tiling rules out: the
   // next step of the tile would read it back from memory. 256^3 order 8, a forward saving its
   // history: 0.55 s streamed against 0.61-0.88 s tiled.
-  if (mode == TimeTiling::Auto && writes_a_level_it_does_not_read(k)) return;
+  if (mode == TimeTiling::Auto && a->unread_level) return;
   // Wider stencils are bound by their arithmetic more than by memory, and the skew grows with
   // the reach: 256^3, forward in place, interleaved with untiled: order 4 +50-55% (1.70-1.77 ->
   // 2.65-2.76 Gpts/s, 1.3x the streaming baseline), order 8 +12%,
   // order 12 -7%.
-  if (mode == TimeTiling::Auto && *reach > 4) return;
-  Tiler t(k, *reach);
+  if (mode == TimeTiling::Auto && a->reach > 4) return;
+  Tiler t(k, a->reach);
   Stmt body = t.mutate(k.body);
   if (!t.ok) return;
   k.body = body;

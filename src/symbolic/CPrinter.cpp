@@ -2,12 +2,23 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <vector>
 
 #include "support/Error.h"
+#include "symbolic/Transform.h"
 
 namespace tenet {
 namespace {
+
+// Integer powers up to this (and their reciprocals) are printed as products; others call
+// sqrt (for 1/2) or pow.
+constexpr std::int64_t kInlinePower = 4;
+
+bool inline_power(const Expr &x) {
+  return x.is_exact() && x.rational().is_integer() && x.rational().num != 0 &&
+         std::abs(x.rational().num) <= kInlinePower;
+}
 
 class Printer {
  public:
@@ -79,7 +90,7 @@ class Printer {
   std::string power(const Expr &base, const Expr &x) {
     if (x.is_exact() && x.rational().is_integer()) {
       std::int64_t k = x.rational().num;
-      if (k >= 1 && k <= 4) {
+      if (k >= 1 && k <= kInlinePower) {
         std::string b = wrap(base, 4), s = b;
         for (std::int64_t i = 1; i < k; ++i) s += "*" + b;
         return s;
@@ -210,6 +221,17 @@ std::string c_literal(double v, DType dtype) {
   if (s == "inf" || s == "-inf" || s == "nan" || s == "-nan")
     throw Error(internal::cat("the value ", s, " cannot appear as a constant in generated code"));
   return dtype == DType::Float32 ? s + "F" : s;
+}
+
+bool calls_errno_math(const Expr &e) {
+  bool found = false;
+  visit(e, [&](const Expr &y) {
+    if (y.kind() == NodeKind::Call)
+      found |= y->fn == Fn::Sqrt || y->fn == Fn::Exp || y->fn == Fn::Log || y->fn == Fn::Sin || y->fn == Fn::Cos;
+    else if (y.kind() == NodeKind::Pow)
+      found |= !inline_power(y.ops()[1]);
+  });
+  return found;
 }
 
 std::string print_c(const Expr &e, const CPrintOptions &opts) {

@@ -24,6 +24,11 @@ std::string print_c(const Expr &e, const CPrintOptions &opts);
 /// Integer arithmetic for indices and loop bounds; every number must be an integer.
 std::string print_c_index(const Expr &e, const CPrintOptions &opts);
 
+/// Whether the C that print_c writes for `e` calls a libm function that may set errno (sqrt,
+/// exp, log, sin, cos, pow): under the default -fmath-errno no compiler vectorises a loop that
+/// does.
+bool calls_errno_math(const Expr &e);
+
 /// A literal of the element type, e.g. `-2.5F` or `0.33333333333333331`.
 std::string c_literal(double v, DType dtype);
 

@@ -132,7 +132,7 @@ Function::Function(std::string name, const Grid &grid, int space_order, Function
 }
 
 Function Function::from_data(std::shared_ptr<FieldData> d) {
-  TENET_USER_CHECK(d && (d->kind == FieldKind::Function || d->kind == FieldKind::TimeFunction),
+  TENET_USER_CHECK(d && d->on_grid(),
                    "Function::from_data: not grid data");
   return Function(std::move(d));
 }
@@ -350,7 +350,7 @@ void SparseTimeFunction::set_value(std::int64_t time, std::int64_t point, double
 
 Eq SparseTimeFunction::inject(const Expr &target, const Expr &expr) const {
   const FieldData *f = field_of(target);
-  TENET_USER_CHECK(f && (f->kind == FieldKind::Function || f->kind == FieldKind::TimeFunction), name(),
+  TENET_USER_CHECK(f && f->on_grid(), name(),
                    ".inject: the target ", target.str(), " is not an access to a grid function");
   TENET_USER_CHECK(f->grid == d_->grid, name(), ".inject: ", f->name(), " lives on another grid");
   Eq e;

@@ -73,6 +73,10 @@ class FieldData : public FieldBase {
   /// The time buffer holding level `time` (modulo the buffers; with `save` the level itself).
   std::int64_t buffer_of(std::int64_t time) const { return (time % nbuf + nbuf) % nbuf; }
   bool has_time() const { return kind == FieldKind::TimeFunction || kind == FieldKind::Sparse; }
+  /// Data on the grid (Function or TimeFunction), indexed by the space dimensions.
+  bool on_grid() const { return kind == FieldKind::Function || kind == FieldKind::TimeFunction; }
+  /// Where the space indices of an access start: after the time index of a TimeFunction.
+  std::size_t first_space() const { return kind == FieldKind::TimeFunction ? 1 : 0; }
   void allocate();
 };
 
