@@ -18,10 +18,14 @@
 // the parts at the ends of the range also take what lies beyond them (halo corners).
 //
 // Applies to a time loop with one dense loop nest (its Parallel loop over x or x blocks) and
-// any number of sparse loops; everything else is left untiled. T = 8 steps, tiles W = 8 R wide
-// (at least 16). 256^3 order 8, 2 threads, `tenet bench adjoint --no-autotune` interleaved
-// with the untiled build, 4 runs: forward in place 1.38-1.72 -> 1.68-1.87 Gpts/s (mean +12%),
-// adjoint 1.50-1.78 -> 1.61-1.80 (+4%).
+// any number of sparse loops; everything else is left untiled. T = 8 steps, tiles W = 4 R wide
+// (at least 16): the planes a tile step touches, W + 2 R of them in every array, must stay in
+// the last-level cache until the next step; at 256^3 a plane is 280 KiB per array, so wider
+// tiles spill (32 MiB here). 256^3 order 8, 2 threads, `tenet bench forward` 4 interleaved
+// runs: W = 16 1.63-1.98 Gpts/s (median 1.96, 1.0x the streaming baseline), W = 32 1.42-1.87
+// (median 1.59), untiled 1.47-1.74; the adjoint with gradient of `tenet bench gradient`
+// 0.59-0.69 s (W = 16) against 0.82-0.91 s (W = 32). Order 12: W = 24 median 1.43 against
+// 1.33 untiled (W = 48 was 7% slower than untiled), too close to tile by default.
 #include <algorithm>
 #include <cstdlib>
 #include <limits>
@@ -180,7 +184,7 @@ class Tiler : public IRMutator {
     range_hi_ = dense->max;
     xlo_ = xlo;
     xhi_ = xhi;
-    const std::int64_t width = std::max<std::int64_t>(16, kSteps * reach_);
+    const std::int64_t width = std::max<std::int64_t>(16, 4 * reach_);
     const Expr step_in_block = s->backward ? tb - t : t - tb;
     // The step's body with the dense nest restricted to the tile's part and the sparse loops
     // guarded, on one thread.
@@ -279,12 +283,12 @@ void tile_time(Kernel &k, TimeTiling mode) {
   // A level written but not read by the step (a saved history, three modulo buffers) is
   // better stored bypassing the caches (codegen/CodeGenC.cpp), which tiling rules out: the
   // next step of the tile would read it back from memory. 256^3 order 8, a forward saving its
-  // history: 0.55 s streamed against 0.61-0.88 s tiled.
+  // history: 0.55 s streamed against 0.61-0.88 s tiled 32 wide, 0.53-0.72 s 16 wide.
   if (mode == TimeTiling::Auto && a->unread_level) return;
   // Wider stencils are bound by their arithmetic more than by memory, and the skew grows with
   // the reach: 256^3, forward in place, interleaved with untiled: order 4 +50-55% (1.70-1.77 ->
-  // 2.65-2.76 Gpts/s, 1.3x the streaming baseline), order 8 +12%,
-  // order 12 -7%.
+  // 2.65-2.76 Gpts/s, 1.3x the streaming baseline), order 8 +13% (median of 4), order 12 +7%
+  // (within this machine's noise; see the tile width above).
   if (mode == TimeTiling::Auto && a->reach > 4) return;
   Tiler t(k, a->reach);
   Stmt body = t.mutate(k.body);
