@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 T=build/apps/tenet/tenet
 [ -x "$T" ] || make cli >/dev/null
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+# OpenMP's own wait policy (threads spin briefly at barriers): time-tiled kernels meet a barrier
+# per tile step; OMP_WAIT_POLICY=passive cost 256^3 order 8 forward 2.05 -> 1.84 Gpts/s.
 if [ "${1:-}" = quick ]; then
   $T bench forward --shape 64,64,64 --space-order 8 --steps 10 --json
   $T bench adjoint --shape 64,64,64 --space-order 8 --steps 10 --json
