@@ -1,6 +1,7 @@
 #include "ad/Differentiate.h"
 
 #include <algorithm>
+#include <functional>
 #include <limits>
 
 #include "fd/Derivatives.h"
@@ -85,6 +86,20 @@ std::shared_ptr<FieldData> make_like(const FieldData &f, const std::string &name
     case FieldKind::Table: break;
   }
   throw InternalError("make_like of a table");
+}
+
+// A gradient increment that is a sum of terms all proportional to one forward access (the
+// imaging condition u[t] * (2 z[t+1] - z[t+2] - z[t]) / dt^2 of the acoustic FWI gradient) as
+// that access times the sum of the rest: one multiplication by it instead of one per term.
+// Unchanged when no access of `forward` fields factors out.
+Expr factor_forward_access(const Expr &g, const std::function<bool(const FieldData *)> &forward) {
+  if (g.kind() != NodeKind::Add) return g;
+  for (const Expr &r : accesses(g)) {
+    if (!forward(field_of(r))) continue;
+    const Expr a = diff(g, r);
+    if (!a.is_zero() && !contains(a, r) && substitute(g, ExprMap{{r, Expr(0)}}).is_zero()) return r * a;
+  }
+  return g;
 }
 
 class Differentiator {
@@ -390,7 +405,9 @@ class Differentiator {
     const bool first = in_place && by_parts && fresh;
     if (!first) out.push_back(update);
     for (auto &[target, ts] : groups)
-      out.push_back(Inc(target, first ? substitute(add(ts), ExprMap{{z.at_time(t_), zt}}) : add(ts),
+      out.push_back(Inc(target,
+                        factor_forward_access(first ? substitute(add(ts), ExprMap{{z.at_time(t_), zt}}) : add(ts),
+                                              [&](const FieldData *f) { return is_grid(f) && !is_adjoint(f); }),
                         note + (by_parts ? fresh ? " (summed by parts in time: one forward level per step, and the "
                                                    "level of z this step computes)"
                                                  : " (summed by parts in time: one forward level per step)"
@@ -717,6 +734,10 @@ class Differentiator {
   std::set<const FieldData *> written_, params_;
   std::set<std::string> read_;
   std::map<const FieldData *, std::shared_ptr<FieldData>> d_;
+
+  bool is_adjoint(const FieldData *f) const {
+    return std::any_of(d_.begin(), d_.end(), [&](const auto &p) { return p.second.get() == f; });
+  }
   std::set<std::pair<const FieldData *, std::int64_t>> fresh_;
   int halo_ = 0;
   bool at_rest_ = false;
