@@ -727,6 +727,11 @@ class Differentiator {
     }
   }
 
+  // A derivative field this differentiator made (an adjoint, e.g. u_bar), not a forward one.
+  bool is_adjoint(const FieldData *f) const {
+    return std::any_of(d_.begin(), d_.end(), [&](const auto &p) { return p.second.get() == f; });
+  }
+
   const std::vector<Eq> &fwd_;
   const Grid *grid_ = nullptr;
   Expr t_;
@@ -734,10 +739,6 @@ class Differentiator {
   std::set<const FieldData *> written_, params_;
   std::set<std::string> read_;
   std::map<const FieldData *, std::shared_ptr<FieldData>> d_;
-
-  bool is_adjoint(const FieldData *f) const {
-    return std::any_of(d_.begin(), d_.end(), [&](const auto &p) { return p.second.get() == f; });
-  }
   std::set<std::pair<const FieldData *, std::int64_t>> fresh_;
   int halo_ = 0;
   bool at_rest_ = false;

@@ -432,6 +432,32 @@ TEST(TimeSteppingAdjoint, AdjointCodeHasNoAtomicsAndFewLoopNests) {
   EXPECT_NE(code.find("#pragma omp simd"), std::string::npos);
 }
 
+// Summed by parts, every term of the gradient's increment carries the one forward level u[t]:
+// it is written as u[t] times the rest (one multiplication by it per point, not one per term).
+TEST(TimeSteppingAdjoint, GradientIncrementMultipliesByTheForwardLevelOnce) {
+  for (bool in_place : {false, true}) {
+    Acoustic p({20, 18}, 4, 10, !in_place, DType::Float64, in_place);
+    DiffRequest req;
+    req.parameters = {p.m->data()};
+    req.at_rest = true;
+    DerivativeOperator adj = adjoint(p.eqs, req);
+    const std::string mbar = adj.of("m")->name();
+    int found = 0;
+    for (const Eq &e : adj.equations) {
+      if (e.kind != EqKind::Increment || field_of(e.lhs)->name() != mbar) continue;
+      ++found;
+      std::size_t u_reads = 0;
+      for (const Expr &a : accesses(e.rhs)) u_reads += field_of(a) == p.u->data().get();
+      EXPECT_EQ(u_reads, 1u) << e.str();
+      ASSERT_EQ(e.rhs.kind(), NodeKind::Mul) << e.str();
+      const auto &f = e.rhs.ops();
+      EXPECT_EQ(std::count_if(f.begin(), f.end(), [&](const Expr &x) { return field_of(x) == p.u->data().get(); }), 1)
+          << e.str();
+    }
+    EXPECT_EQ(found, 1) << "in place " << in_place;
+  }
+}
+
 TEST(TimeSteppingAdjoint, AdjointBitwiseIdenticalWithOneAndTwoThreads) {
   std::vector<std::vector<double>> results;
   for (int threads : {1, 2}) {
