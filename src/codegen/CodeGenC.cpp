@@ -222,37 +222,30 @@ class Emitter {
       return l;
     };
     // One macro per target: the statement `stream_(p, v)` (compiler builtins, not the
-    // intrinsics header: see shift_).
+    // intrinsics header: see shift_). `nt_store_` stores one vector of `bytes` bytes; `stream_`
+    // stores v with it when p is aligned to `bytes` (`aligned`: the statements doing so).
+    auto target = [&](int bytes, const std::string &aligned) {
+      o << "typedef " << ct << " vnt_ __attribute__((vector_size(" << bytes << ")));\n"
+        << "#if defined(__clang__)\n#define nt_store_(p, v) __builtin_nontemporal_store((vnt_)(v), (vnt_ *)(p))\n"
+        << "#else /* GCC: vmovnt" << sfx << " */\n#define nt_store_(p, v) __builtin_ia32_movnt" << sfx << bytes * 8
+        << "((" << ct << " *)(p), (vnt_)(v))\n#endif\n"
+        << "#define stream_(p, v) \\\n"
+        << "  do \\\n  { \\\n"
+        << "    vreal_ *p_ = (p); \\\n"
+        << "    const vreal_ v_ = (v); \\\n"
+        << "    if (((unsigned long)p_ & " << bytes - 1 << ") == 0)" << aligned << " \\\n"
+        << "    else *p_ = v_; \\\n"
+        << "  } while (0)\n";
+    };
     o << "/* *p = v without reading the line first (non-temporal): rows of arrays larger than the\n"
       << " * last-level cache that the step does not read */\n"
-      << "#if defined(__AVX512F__)\n"
-      << "typedef " << ct << " vnt_ __attribute__((vector_size(64)));\n"
-      << "#if defined(__clang__)\n#define nt_store_(p, v) __builtin_nontemporal_store((vnt_)(v), (vnt_ *)(p))\n"
-      << "#else /* GCC: vmovnt" << sfx << " */\n#define nt_store_(p, v) __builtin_ia32_movnt" << sfx << "512((" << ct
-      << " *)(p), (vnt_)(v))\n#endif\n"
-      << "#define stream_(p, v) \\\n"
-      << "  do \\\n  { \\\n"
-      << "    vreal_ *p_ = (p); \\\n"
-      << "    const vreal_ v_ = (v); \\\n"
-      << "    if (((unsigned long)p_ & 63) == 0) nt_store_(p_, v_); \\\n"
-      << "    else *p_ = v_; \\\n"
-      << "  } while (0)\n"
-      << "#elif defined(__AVX__)\n"
-      << "typedef " << ct << " vnt_ __attribute__((vector_size(32)));\n"
-      << "#if defined(__clang__)\n#define nt_store_(p, v) __builtin_nontemporal_store((vnt_)(v), (vnt_ *)(p))\n"
-      << "#else /* GCC: vmovnt" << sfx << " */\n#define nt_store_(p, v) __builtin_ia32_movnt" << sfx << "256((" << ct
-      << " *)(p), (vnt_)(v))\n#endif\n"
-      << "#define stream_(p, v) \\\n"
-      << "  do \\\n  { \\\n"
-      << "    vreal_ *p_ = (p); \\\n"
-      << "    const vreal_ v_ = (v); \\\n"
-      << "    if (((unsigned long)p_ & 31) == 0) \\\n    { \\\n"
-      << "      nt_store_(p_, __builtin_shufflevector(v_, v_, " << lanes(0) << ")); \\\n"
-      << "      nt_store_((" << ct << " *)p_ + " << half << ", __builtin_shufflevector(v_, v_, " << lanes(1) << ")); \\\n"
-      << "    } \\\n"
-      << "    else *p_ = v_; \\\n"
-      << "  } while (0)\n"
-      << "#else\n"
+      << "#if defined(__AVX512F__)\n";
+    target(64, " nt_store_(p_, v_);");
+    o << "#elif defined(__AVX__)\n";
+    target(32, std::string(" \\\n    { \\\n") + "      nt_store_(p_, __builtin_shufflevector(v_, v_, " + lanes(0) +
+                   ")); \\\n      nt_store_((" + ct + " *)p_ + " + half + ", __builtin_shufflevector(v_, v_, " +
+                   lanes(1) + ")); \\\n    }");
+    o << "#else\n"
       << "#define stream_(p, v) (*(p) = (v))\n"
       << "#endif\n\n";
   }
