@@ -42,6 +42,7 @@ struct Kernel {
   bool backward = false;                           ///< the time loop runs from time_M to time_m
   int vector_bytes = 0;                            ///< width of ForKind::Vector loops
   bool time_tiled = false;                         ///< passes/TileTime.cpp restructured the time loop
+  std::int64_t tile_width = 0;                     ///< x extent of a time tile's part at one step
   Stmt body;
 
   const IntArg *int_arg(IntArg::Role role, int dim = -1) const;

@@ -125,6 +125,22 @@ Operator::Operator(std::vector<Eq> eqs, OperatorOptions opts) {
       // autotuning refines them per shape.
       blocks_[a.dim] = nd == 3 ? (a.dim == 0 ? 8 : 16) : 16;
     }
+  // A time-tiled step works on a part only tile_width wide along x: a 2D row block as wide as
+  // that leaves every thread but one idle.
+  if (kernel_.time_tiled && blocks_.count(0) && blocks_per_tile_step(block_sizes()) < 4)
+    blocks_[0] = std::max<std::int64_t>(1, kernel_.tile_width / 4);
+}
+
+std::int64_t Operator::blocks_per_tile_step(const std::vector<std::int64_t> &sizes) const {
+  if (!kernel_.time_tiled) return std::numeric_limits<std::int64_t>::max();
+  std::int64_t n = 1;
+  std::size_t i = 0;
+  for (const auto &[d, unused] : blocks_) {
+    const std::int64_t extent = d == 0 ? kernel_.tile_width : kernel_.grid->shape()[static_cast<std::size_t>(d)];
+    n *= (extent + sizes[i] - 1) / sizes[i];
+    ++i;
+  }
+  return n;
 }
 
 std::vector<std::int64_t> Operator::block_sizes() const {
@@ -301,7 +317,10 @@ void Operator::autotune(const ApplyArgs &args) {
   // and thread count. An unreadable or stale file is ignored (tuned again). v2: choices of the
   // repeated timings below (those of single timings, v1, are not reused).
   const std::string memo = compiled_.library_path + ".tune-v2-" + key;
-  if (std::vector<std::int64_t> sizes = read_tuned(memo, blocks_.size()); !sizes.empty()) {
+  // Time-tiled kernels: only sizes that give every thread a block of each tile step (a memo
+  // written before this rule, with one 16-row block per step in 2D, is tuned again).
+  auto busy = [&](const std::vector<std::int64_t> &c) { return blocks_per_tile_step(c) >= threads; };
+  if (std::vector<std::int64_t> sizes = read_tuned(memo, blocks_.size()); !sizes.empty() && busy(sizes)) {
     set_block_sizes(sizes);
     tuned_[key] = sizes;
     return;
@@ -348,6 +367,8 @@ void Operator::autotune(const ApplyArgs &args) {
       for (auto y : sizes)
         if (x <= 32) candidates.push_back({x, y});
   }
+  std::erase_if(candidates, [&](const std::vector<std::int64_t> &c) { return !busy(c); });
+  if (candidates.empty()) candidates.push_back(block_sizes());
   // One timing of a short run is at the mercy of the machine's noise (on a shared 2-core VM a
   // step's time varies by 30%), and the choice is remembered for good: an untimed run first
   // (pages faulted in, caches warm), one timing of every candidate, then the three fastest

@@ -65,6 +65,7 @@ class Operator {
   Bound bind(const ApplyArgs &args);
   void run(const Bound &b) const;
   void autotune(const ApplyArgs &args);
+  std::int64_t blocks_per_tile_step(const std::vector<std::int64_t> &sizes) const;
 
   Kernel kernel_;
   std::string source_;

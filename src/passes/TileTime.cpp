@@ -159,6 +159,7 @@ class Tiler : public IRMutator {
  public:
   Tiler(const Kernel &k, std::int64_t reach) : g_(*k.grid), reach_(reach) {}
   bool ok = true;
+  std::int64_t width = 0;  // of a tile, along x
 
   Stmt visit_For(const Stmt &s) override {
     if (s->for_kind != ForKind::Time) return IRMutator::visit_For(s);
@@ -184,7 +185,7 @@ class Tiler : public IRMutator {
     range_hi_ = dense->max;
     xlo_ = xlo;
     xhi_ = xhi;
-    const std::int64_t width = std::max<std::int64_t>(16, 4 * reach_);
+    width = std::max<std::int64_t>(16, 4 * reach_);
     const Expr step_in_block = s->backward ? tb - t : t - tb;
     // The step's body with the dense nest restricted to the tile's part and the sparse loops
     // guarded, on one thread.
@@ -295,6 +296,7 @@ void tile_time(Kernel &k, TimeTiling mode) {
   if (!t.ok) return;
   k.body = body;
   k.time_tiled = true;
+  k.tile_width = t.width;
 }
 
 }  // namespace tenet

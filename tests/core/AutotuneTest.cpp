@@ -101,5 +101,41 @@ TEST(core_Autotune, RestoresTheLevelsOfAHistoryTheTrialTouches) {
   for (int l = 0; l < 9; ++l) EXPECT_EQ(ua.get_data(l), ub.get_data(l)) << "level " << l;
 }
 
+// A time-tiled 2D kernel works, at each tile step, on a part only as wide as a tile (16 rows
+// here): a row block of 16 or more gives the part one block and leaves the other threads idle.
+// The default and every size the tuner may choose (or read back from a memo) give each thread
+// a block; a memo planted with a one-block size is not reused.
+TEST(core_Autotune, ATimeTiledStepGivesEveryThreadABlock) {
+  test::TempDir dir("tune-tiled");
+  test::ScopedEnv env("TENET_CACHE_DIR", dir.str());
+  Grid g({120, 100}, {1190.0, 990.0});
+  Function m("m", g, 4);
+  TimeFunctionOptions to;
+  to.time_order = 2;
+  TimeFunction u("u", g, 4, to);
+  m.fill(0.4);
+  u.fill(1e-3, 0);
+  u.fill(2e-3, 1);
+  OperatorOptions o;
+  o.passes.time_tiling = TimeTiling::Always;
+  const std::vector<Eq> eqs{solve_eq(Expr(m) * dt2(u) - laplace(u), u.forward())};
+  Operator op(eqs, o);
+  ASSERT_NE(op.ccode().find("time tiles"), std::string::npos);
+  ASSERT_EQ(op.block_sizes().size(), 1u);
+  EXPECT_LE(op.block_sizes()[0], 4);  // 16-row tiles: at least four blocks per tile step
+  ApplyArgs a = args(true);
+  a.threads = 2;
+  op.apply(a);
+  EXPECT_LE(op.block_sizes()[0], 8);
+  std::vector<std::filesystem::path> memos;
+  for (const auto &e : std::filesystem::directory_iterator(dir.str()))
+    if (e.path().string().find(".tune-") != std::string::npos) memos.push_back(e.path());
+  ASSERT_EQ(memos.size(), 1u);
+  std::ofstream(memos[0]) << "16\n";
+  Operator again(eqs, o);
+  again.apply(a);
+  EXPECT_LE(again.block_sizes()[0], 8);
+}
+
 }  // namespace
 }  // namespace tenet
