@@ -249,9 +249,16 @@ class Tiler : public IRMutator {
     return make_for(s->var, xlo_, xhi_, body, s->for_kind, s->step, s->backward, s->collapse);
   }
 
-  // A sparse loop on one thread, each statement in the tile step that owns it.
+  // A sparse loop on one thread, each statement in the tile step that owns it. Where a point's
+  // statements are owned at constant offsets of one index (a cell's corners), the point is
+  // first tested once, against the part widened by those offsets: each tile step tests every
+  // point, so a step costs one test per point instead of one per corner (2D, 1961 receivers,
+  // 126 tiles: the receivers' loops took about 0.2 s of a 0.85 s 200-step reverse).
   Stmt guard_sparse(const Stmt &s) {
     std::vector<Stmt> out;
+    std::optional<Expr> base;
+    std::int64_t lo = 0, hi = 0;  // offsets of the owners from base
+    bool constant = true;
     for (const Stmt &st : s->body[0]->body) {
       if (st.kind() != StmtKind::Assign) {
         out.push_back(st);
@@ -262,10 +269,21 @@ class Tiler : public IRMutator {
         ok = false;
         return s;
       }
+      if (!base) base = *owner;
+      const Expr d = *owner - *base;
+      if (d.is_exact() && d.rational().is_integer()) {
+        lo = std::min(lo, d.rational().num);
+        hi = std::max(hi, d.rational().num);
+      } else {
+        constant = false;
+      }
       out.push_back(make_guard(*owner, xlo_, xhi_, range_lo_, range_hi_, st));
     }
-    return make_for(s->var, s->min, s->max, make_block(std::move(out)), ForKind::Single, s->step, s->backward,
-                    s->collapse);
+    Stmt body = make_block(std::move(out));
+    // The statements keep their own guards: this one only skips points none of them can pass.
+    if (base && constant)
+      body = make_guard(*base, xlo_ - Expr(hi), xhi_ - Expr(lo), range_lo_ - Expr(hi), range_hi_ - Expr(lo), body);
+    return make_for(s->var, s->min, s->max, body, ForKind::Single, s->step, s->backward, s->collapse);
   }
 
   const Grid &g_;
