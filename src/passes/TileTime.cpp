@@ -270,10 +270,9 @@ class Tiler : public IRMutator {
         return s;
       }
       if (!base) base = *owner;
-      const Expr d = *owner - *base;
-      if (d.is_exact() && d.rational().is_integer()) {
-        lo = std::min(lo, d.rational().num);
-        hi = std::max(hi, d.rational().num);
+      if (auto d = integer_offset(*owner, *base)) {
+        lo = std::min(lo, *d);
+        hi = std::max(hi, *d);
       } else {
         constant = false;
       }
