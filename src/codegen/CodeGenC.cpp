@@ -60,6 +60,7 @@ class Emitter {
     o << "#include <math.h>\n";
     o << "#if defined(__SSE__)\n#include <xmmintrin.h>\n#endif\n\n";
     o << "#define MIN(a, b) ((a) < (b) ? (a) : (b))\n#define MAX(a, b) ((a) > (b) ? (a) : (b))\n\n";
+    if (k_.tile_stages) emit_pipeline_helpers(o);
     if (k_.vector_bytes > 0) {
       // GCC/Clang vector extensions: element-wise + - * /, any alignment (aligned(...) lowered
       // to the element's), may alias the scalar arrays.
@@ -379,7 +380,11 @@ class Emitter {
             o << pad << (k_.time_tiled ? "#pragma omp for" : "#pragma omp parallel for") << (innermost ? " simd" : "")
               << (s->collapse > 1 ? " collapse(" + std::to_string(s->collapse) + ")" : "") << " schedule(static)\n";
             break;
-          case ForKind::TimeTiles: o << pad << "#pragma omp parallel\n"; break;
+          case ForKind::TimeTiles:
+            if (k_.tile_stages) return emit_pipelined_tiles(o, s, depth);
+            o << pad << "#pragma omp parallel\n";
+            break;
+          case ForKind::Stages: return emit_stages(o, s, depth);
           case ForKind::Single: o << pad << "#pragma omp single\n"; break;
           case ForKind::Simd:
             if (!calls_library(s)) o << pad << "#pragma omp simd\n";
@@ -404,6 +409,71 @@ class Emitter {
         return;
       }
     }
+  }
+
+  // Pipelined time tiles (passes/TileTime.cpp): each thread records, one cache line each, the
+  // count of x tiles whose first and whose last y tile it has finished; a thread waits for
+  // its neighbours' counts with acquire loads, so what they wrote before is visible.
+  void emit_pipeline_helpers(std::ostringstream &o) {
+    o << "#include <omp.h>\n#include <sched.h>\n\n"
+      << "/* spins until the count at `at`, written by another thread, reaches `need` */\n"
+      << "static inline void pipe_wait_(const long *at, long need)\n{\n"
+      << "  for (int spins = 0; __atomic_load_n(at, __ATOMIC_ACQUIRE) < need; ++spins)\n  {\n"
+      << "#if defined(__SSE__)\n    _mm_pause();\n#endif\n"
+      << "    if (spins == 4096)\n    {\n      sched_yield(); /* more threads than cores: let the other run */\n"
+      << "      spins = 0;\n    }\n  }\n}\n\n";
+  }
+
+  void emit_pipelined_tiles(std::ostringstream &o, const Stmt &s, int depth) {
+    std::string pad(static_cast<std::size_t>(2 * depth), ' ');
+    const std::string p1 = pad + "  ", p2 = p1 + "  ";
+    o << pad << "/* per thread: x tiles whose first [16 p] and whose last [16 p + 8] y tile it has run */\n"
+      << pad << "long pipe_done_[16 * omp_get_max_threads()];\n"
+      << pad << "for (long i = 0; i < 16 * omp_get_max_threads(); i++)\n" << p1 << "pipe_done_[i] = 0;\n"
+      << pad << "#pragma omp parallel\n" << pad << "{\n"
+      << p1 << "const long pipe_me_ = omp_get_thread_num(), pipe_threads_ = omp_get_num_threads();\n"
+      << p1 << "long pipe_seq_ = 0; /* x tiles so far, the same in every thread */\n";
+    const std::string v = name_of(s->var), lo = print_c_index(s->min, opts_), hi = print_c_index(s->max, opts_),
+                      st = print_c_index(s->step, opts_);
+    if (s->backward)
+      o << p1 << "for (long " << v << " = " << hi << "; " << v << " >= " << lo << "; " << v << " -= " << st << ")\n";
+    else
+      o << p1 << "for (long " << v << " = " << lo << "; " << v << " <= " << hi << "; " << v << " += " << st << ")\n";
+    o << p1 << "{\n";
+    emit(o, s->body[0], depth + 2);
+    o << p2 << "/* the next block's first tiles read what every stage wrote in this one */\n"
+      << p2 << "#pragma omp barrier\n" << p1 << "}\n" << pad << "}\n";
+  }
+
+  // The y tiles of this thread's stage: stages split [min, max] evenly among the threads, each
+  // at least s->rhs wide (else fewer stages and idle threads), and tiles split a stage evenly,
+  // each at least s->step wide. A stage's first tile of an x tile waits for the stage before to
+  // have run that x tile; its last, for the stage after to have run its first tile of the
+  // previous x tile (whose rows it may still read, and the next stage overwrite).
+  void emit_stages(std::ostringstream &o, const Stmt &s, int depth) {
+    std::string pad(static_cast<std::size_t>(2 * depth), ' ');
+    const std::string p1 = pad + "  ", p2 = p1 + "  ";
+    const std::string v = name_of(s->var), end = name_of(s->lhs), lo = print_c_index(s->min, opts_),
+                      hi = print_c_index(s->max, opts_), step = print_c_index(s->step, opts_),
+                      least = print_c_index(s->rhs, opts_);
+    o << pad << "++pipe_seq_;\n" << pad << "{\n"
+      << p1 << "const long pipe_len_ = " << hi << " + 1 - " << lo << ";\n"
+      << p1 << "const long pipe_stages_ = MAX(1, MIN(pipe_threads_, pipe_len_ / " << least << "));\n"
+      << p1 << "const long pipe_a_ = " << lo << " + pipe_me_ * pipe_len_ / pipe_stages_;\n"
+      << p1 << "const long pipe_b_ = " << lo << " + (pipe_me_ + 1) * pipe_len_ / pipe_stages_;\n"
+      << p1 << "const long pipe_n_ = pipe_me_ < pipe_stages_ ? MAX(1, (pipe_b_ - pipe_a_) / " << step << ") : 0;\n"
+      << p1 << "for (long pipe_k_ = 0; pipe_k_ < pipe_n_; pipe_k_++)\n" << p1 << "{\n"
+      << p2 << "const long " << v << " = pipe_a_ + pipe_k_ * (pipe_b_ - pipe_a_) / pipe_n_;\n"
+      << p2 << "const long " << end << " = pipe_a_ + (pipe_k_ + 1) * (pipe_b_ - pipe_a_) / pipe_n_;\n"
+      << p2 << "if (pipe_k_ == 0 && pipe_me_ > 0)\n"
+      << p2 << "  pipe_wait_(&pipe_done_[16 * (pipe_me_ - 1) + 8], pipe_seq_);\n"
+      << p2 << "if (pipe_k_ == pipe_n_ - 1 && pipe_me_ + 1 < pipe_stages_)\n"
+      << p2 << "  pipe_wait_(&pipe_done_[16 * (pipe_me_ + 1)], pipe_seq_ - 1);\n";
+    emit(o, s->body[0], depth + 2);
+    o << p2 << "if (pipe_k_ == 0)\n" << p2 << "  __atomic_store_n(&pipe_done_[16 * pipe_me_], pipe_seq_, __ATOMIC_RELEASE);\n"
+      << p2 << "if (pipe_k_ == pipe_n_ - 1)\n"
+      << p2 << "  __atomic_store_n(&pipe_done_[16 * pipe_me_ + 8], pipe_seq_, __ATOMIC_RELEASE);\n"
+      << p1 << "}\n" << pad << "}\n";
   }
 
   // A parallel nest with streaming stores: each thread fences its own non-temporal stores

@@ -43,6 +43,7 @@ struct Kernel {
   int vector_bytes = 0;                            ///< width of ForKind::Vector loops
   bool time_tiled = false;                         ///< passes/TileTime.cpp restructured the time loop
   std::int64_t tile_width = 0;                     ///< x extent of a time tile's part at one step
+  bool tile_stages = false;                        ///< time tiles pipelined across threads along y
   Stmt body;
 
   const IntArg *int_arg(IntArg::Role role, int dim = -1) const;

@@ -94,7 +94,13 @@ Stmt IRMutator::visit_For(const Stmt &s) {
   Expr lo = mutate(s->min), hi = mutate(s->max), st = mutate(s->step);
   Stmt b = mutate(s->body[0]);
   if (lo == s->min && hi == s->max && st == s->step && b == s->body[0]) return s;
-  return make_for(s->var, lo, hi, b, s->for_kind, st, s->backward, s->collapse);
+  // A copy keeps what only some kinds of loop carry (a pipeline's tile end and stage width).
+  auto n = std::make_shared<StmtNode>(*s.get());
+  n->min = lo;
+  n->max = hi;
+  n->step = st;
+  n->body = {b.kind() == StmtKind::Block ? b : make_block({b})};
+  return Stmt(std::move(n));
 }
 
 Stmt IRMutator::visit_Assign(const Stmt &s) {
@@ -132,7 +138,7 @@ std::string to_string(const Stmt &s, int indent) {
       return out;
     }
     case StmtKind::For: {
-      static const char *kinds[] = {"serial", "parallel", "simd", "vector", "time", "time tiles", "single"};
+      static const char *kinds[] = {"serial", "parallel", "simd", "vector", "time", "time tiles", "single", "pipeline stages"};
       return pad + "for " + s->var.str() + " in [" + s->min.str() + ", " + s->max.str() + "] step " + s->step.str() +
              " (" + kinds[static_cast<int>(s->for_kind)] + (s->backward ? ", backward" : "") + ")\n" +
              to_string(s->body[0], indent + 2);

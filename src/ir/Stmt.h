@@ -34,6 +34,11 @@ enum class ForKind {
   /// iterations among the region's threads (`omp for`) and Single loops run on one of them.
   TimeTiles,
   Single,  ///< inside TimeTiles: one thread runs the loop, the others wait at its end
+  /// Inside TimeTiles, the loop over tiles along y of a pipelined kernel (passes/TileTime.cpp):
+  /// each thread runs the tiles of its own stage, a contiguous run of them, waiting only for
+  /// its neighbour stages. `lhs` is the symbol of a tile's end (exclusive), `rhs` the least
+  /// width of a stage, `step` the width a tile aims at.
+  Stages,
 };
 
 struct StmtNode;

@@ -132,7 +132,8 @@ Operator::Operator(std::vector<Eq> eqs, OperatorOptions opts) {
 }
 
 std::int64_t Operator::blocks_per_tile_step(const std::vector<std::int64_t> &sizes) const {
-  if (!kernel_.time_tiled) return std::numeric_limits<std::int64_t>::max();
+  // Untiled, or pipelined (each thread runs its own tiles): no step shares a part.
+  if (!kernel_.time_tiled || kernel_.tile_stages) return std::numeric_limits<std::int64_t>::max();
   std::int64_t n = 1;
   std::size_t i = 0;
   for (const auto &[d, unused] : blocks_) {

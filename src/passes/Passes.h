@@ -41,7 +41,9 @@ enum class TimeTiling {
 /// Wavefront time tiling of a time loop with one dense nest (passes/TileTime.cpp): blocks of
 /// steps run tile by tile along the outermost dimension, in one parallel region; where the
 /// reads allow it (else the kernel stays as it is). Results are bitwise the same.
-void tile_time(Kernel &k, TimeTiling mode);
+/// In 3D, where every thread can have one, stages along y pipeline the tiles across the
+/// threads (`threads`: those the kernel is built for, 0 for omp_get_max_threads()).
+void tile_time(Kernel &k, TimeTiling mode, int threads = 0);
 
 struct PipelineOptions {
   bool blocking = true;
@@ -53,6 +55,7 @@ struct PipelineOptions {
   /// are narrower the compiler splits each into two (AVX2) or four (SSE) operations.
   int vector_bytes = 64;
   TimeTiling time_tiling = TimeTiling::Auto;
+  int threads = 0;  ///< threads the kernel is built for (time tiling's stages); 0: omp_get_max_threads()
 };
 
 /// Runs every pass in order.

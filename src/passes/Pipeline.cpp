@@ -15,7 +15,7 @@ void run_pipeline(Kernel &k, const PipelineOptions &opts) {
   if (opts.blocking) block_loops(k);
   parallelize(k);
   // Needs the Parallel marks (the dense nest) and the blocks.
-  tile_time(k, opts.time_tiling);
+  tile_time(k, opts.time_tiling, opts.threads);
   // Needs the simd marks of parallelize.
   if (opts.vector_bytes > 0) vectorize_inner_loops(k, opts.vector_bytes);
 }

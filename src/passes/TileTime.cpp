@@ -33,6 +33,8 @@
 #include <optional>
 #include <set>
 
+#include <omp.h>
+
 #include "passes/Passes.h"
 #include "symbolic/Transform.h"
 
@@ -57,6 +59,9 @@ std::optional<std::int64_t> integer_offset(const Expr &index, const Expr &base) 
 struct Analysis {
   std::int64_t reach = 0;     // the skew R for which tiling keeps every read valid
   bool unread_level = false;  // a written TimeFunction level the step does not read (not in place)
+  // The same along y (3D): whether tiles may also be cut along y, and the reach there.
+  bool y_tiles = false;
+  std::int64_t reach_y = 0;
 };
 
 // What tiling `k` needs to know, or nothing when it cannot be tiled.
@@ -99,6 +104,7 @@ std::optional<Analysis> analyse(const Kernel &k) {
       return std::nullopt;
   }
   Analysis out;
+  out.y_tiles = g.ndim() == 3;
   for (const Access &r : reads) {
     if (written_functions.count(r.f)) return std::nullopt;  // a Function written in the loop and read
     if (r.f->kind != FieldKind::TimeFunction || !level.count(r.f)) continue;  // read-only data
@@ -107,6 +113,8 @@ std::optional<Analysis> analyse(const Kernel &k) {
     if (!o || !kk) return std::nullopt;
     // A sparse operation reads the corners of a cell: offsets o and o + 1.
     const std::int64_t lo = *o, hi = *o + (r.dense ? 0 : 1);
+    std::optional<std::int64_t> oy;
+    if (out.y_tiles) oy = integer_offset(r.at.ops()[r.f->first_space() + 1], g.dim(1));
     const std::int64_t j = (level[r.f] - *kk) * dir;  // steps since the level was written
     const std::int64_t nbuf = r.f->saved ? std::numeric_limits<std::int64_t>::max() : r.f->nbuf;
     if (j < 0 || j > nbuf) return std::nullopt;
@@ -114,10 +122,15 @@ std::optional<Analysis> analyse(const Kernel &k) {
       // The level this step writes (or overwrites in place): at the point itself, in the
       // dense nest.
       if (lo != 0 || hi != 0 || !r.dense) return std::nullopt;
+      if (oy != std::optional<std::int64_t>(0)) out.y_tiles = false;
       if (j == nbuf) in_place.insert(r.f);
       continue;
     }
     out.reach = std::max({out.reach, std::abs(lo), std::abs(hi)});
+    if (oy)
+      out.reach_y = std::max({out.reach_y, std::abs(*oy), std::abs(*oy + (r.dense ? 0 : 1))});
+    else
+      out.y_tiles = false;
     // Within (B - j) R of the point before its overwrite: holds for any reach when B - j >= 1.
   }
   for (const auto &[f, w] : level) out.unread_level |= !in_place.count(f);
@@ -132,32 +145,37 @@ std::size_t level_bytes(const Kernel &k) {
   return n;
 }
 
-// The dim-0 index a sparse statement is owned by: its target's (injection) or its cell's
-// (interpolation: the corner indices are c and c + 1).
-std::optional<Expr> owner_of(const Stmt &st) {
-  auto dim0 = [&](const Expr &a) -> std::optional<Expr> {
+// The index along space dimension `d` a sparse statement is owned by: its target's (injection)
+// or its cell's (interpolation: the corner indices are c and c + 1).
+std::optional<Expr> owner_of(const Stmt &st, int d) {
+  auto index = [&](const Expr &a) -> std::optional<Expr> {
     const FieldData *f = field_of(a);
     if (!f || !f->on_grid()) return std::nullopt;
-    return a.ops()[f->first_space()];
+    return a.ops()[f->first_space() + static_cast<std::size_t>(d)];
   };
-  if (auto d = dim0(st->lhs)) return d;
+  if (auto i = index(st->lhs)) return i;
   std::vector<Expr> idx;
   for (const Expr &a : accesses(st->rhs))
-    if (auto d = dim0(a)) idx.push_back(*d);
+    if (auto i = index(a)) idx.push_back(*i);
   for (const Expr &c : idx) {
     bool lowest = true;
     for (const Expr &o : idx) {
-      Expr d = o - c;
-      lowest &= d == Expr(0) || d == Expr(1);
+      Expr diff = o - c;
+      lowest &= diff == Expr(0) || diff == Expr(1);
     }
     if (lowest) return c;
   }
   return std::nullopt;
 }
 
+// One tiled dimension: its range [lo, hi] and the part [part_lo, part_hi] of a tile step.
+struct Cut {
+  Expr lo, hi, part_lo, part_hi;
+};
+
 class Tiler : public IRMutator {
  public:
-  Tiler(const Kernel &k, std::int64_t reach) : g_(*k.grid), reach_(reach) {}
+  Tiler(const Kernel &k, std::int64_t reach, bool stages) : k_(k), g_(*k.grid), reach_(reach), stages_(stages) {}
   bool ok = true;
   std::int64_t width = 0;  // of a tile, along x
 
@@ -178,32 +196,52 @@ class Tiler : public IRMutator {
     }
     const Expr t = s->var;
     const Expr tb = symbol(t->name + "_blk", SymbolKind::Index), te = symbol(t->name + "_blk_end", SymbolKind::Index);
-    const Expr xt = symbol(g_.dim(0)->name + "_tile", SymbolKind::Index);
-    const Expr xlo = symbol(g_.dim(0)->name + "_lo", SymbolKind::Index),
-               xhi = symbol(g_.dim(0)->name + "_hi", SymbolKind::Index);
-    range_lo_ = dense->min;
-    range_hi_ = dense->max;
-    xlo_ = xlo;
-    xhi_ = xhi;
+    const std::string xn = g_.dim(0)->name, yn = g_.dim(1)->name;
+    const Expr xt = symbol(xn + "_tile", SymbolKind::Index);
+    cuts_ = {{dense->min, dense->max, symbol(xn + "_lo", SymbolKind::Index), symbol(xn + "_hi", SymbolKind::Index)}};
+    if (stages_)
+      cuts_.push_back({k_.int_arg(IntArg::Role::DimMin, 1)->symbol, k_.int_arg(IntArg::Role::DimMax, 1)->symbol,
+                       symbol(yn + "_lo", SymbolKind::Index), symbol(yn + "_hi", SymbolKind::Index)});
     width = std::max<std::int64_t>(16, 4 * reach_);
     const Expr step_in_block = s->backward ? tb - t : t - tb;
+    const Expr skew = step_in_block * Expr(reach_);
     // The step's body with the dense nest restricted to the tile's part and the sparse loops
     // guarded, on one thread.
     Stmt body = restructure(s->body[0], dense);
     if (!ok) return s;
     std::vector<Stmt> step = {
-        make_comment(g_.dim(0)->name + " part of this tile at this step: skewed by " + std::to_string(reach_) +
+        make_comment(xn + " part of this tile at this step: skewed by " + std::to_string(reach_) +
                      " per step (the stencil's reach)"),
-        make_define(xlo, max(range_lo_, xt - step_in_block * Expr(reach_)), true),
-        make_define(xhi, min(range_hi_, xt + Expr(width - 1) - step_in_block * Expr(reach_)), true), body};
+        make_define(cuts_[0].part_lo, max(cuts_[0].lo, xt - skew), true),
+        make_define(cuts_[0].part_hi, min(cuts_[0].hi, xt + Expr(width - 1) - skew), true)};
+    const Expr yt = symbol(yn + "_tile", SymbolKind::Index), yt_end = symbol(yn + "_tile_end", SymbolKind::Index);
+    if (stages_) {
+      step.push_back(make_comment(yn + " part: the same skew"));
+      step.push_back(make_define(cuts_[1].part_lo, max(cuts_[1].lo, yt - skew), true));
+      step.push_back(make_define(cuts_[1].part_hi, min(cuts_[1].hi, yt_end - Expr(1) - skew), true));
+    }
+    step.push_back(body);
     Stmt time_loop = s->backward ? make_for(t, te, tb, make_block(step), ForKind::Time, Expr(1), true)
                                  : make_for(t, tb, te, make_block(step), ForKind::Time, Expr(1), false);
-    Stmt tiles = make_for(xt, range_lo_, range_hi_ + Expr((kSteps - 1) * reach_), time_loop, ForKind::Serial,
-                          Expr(width));
+    const Expr skew_end = Expr((kSteps - 1) * reach_);
+    if (stages_) {
+      // Stages along y (see the file comment): tiles at least (T + 1) R wide, so that two
+      // tiles with a whole tile between them touch disjoint rows over a block of T steps.
+      const std::int64_t least = std::max<std::int64_t>(1, (kSteps + 1) * reach_);
+      auto n = std::make_shared<StmtNode>(*make_for(yt, cuts_[1].lo, cuts_[1].hi + skew_end, time_loop,
+                                                    ForKind::Stages, Expr(std::max<std::int64_t>(least, 40)))
+                                                .get());
+      n->lhs = yt_end;
+      n->rhs = Expr(least);
+      time_loop = Stmt(std::move(n));
+    }
+    Stmt tiles = make_for(xt, cuts_[0].lo, cuts_[0].hi + skew_end, time_loop, ForKind::Serial, Expr(width));
     Stmt block_end = make_define(te, s->backward ? max(s->min, tb - Expr(kSteps - 1)) : min(s->max, tb + Expr(kSteps - 1)),
                                  true);
-    return make_block({make_comment("time tiles: blocks of " + std::to_string(kSteps) + " steps, run tile by tile along " +
-                                    g_.dim(0)->name + " (tiles " + std::to_string(width) + " wide)"),
+    const std::string what = stages_ ? "run tile by tile along " + xn + " and, pipelined across the threads, along " + yn
+                                     : "run tile by tile along " + xn;
+    return make_block({make_comment("time tiles: blocks of " + std::to_string(kSteps) + " steps, " + what + " (tiles " +
+                                    std::to_string(width) + " wide)"),
                        make_for(tb, s->min, s->max, make_block({block_end, tiles}), ForKind::TimeTiles, Expr(kSteps),
                                 s->backward)});
   }
@@ -226,73 +264,107 @@ class Tiler : public IRMutator {
   }
 
   // The dense nest over the tile's part: its outer loop (x or x blocks) from x_lo to x_hi,
-  // the point loop over x within its block and x_hi.
+  // the point loop over x within its block and x_hi. Pipelined, the thread runs the nest
+  // alone and its y loops (blocks, points) keep to y_lo..y_hi.
   Stmt restrict_dense(const Stmt &s) {
     const Expr x = g_.dim(0);
-    if (s->var == x)
-      return make_for(s->var, xlo_, xhi_, s->body[0], s->for_kind, s->step, s->backward, s->collapse);
-    const Expr blk = s->var, size = s->step;
-    class Inner : public IRMutator {
-     public:
-      Inner(Expr x, Expr blk, Expr size, Expr hi) : x_(x), blk_(blk), size_(size), hi_(hi) {}
-      Stmt visit_For(const Stmt &s) override {
-        if (!(s->var == x_)) return IRMutator::visit_For(s);
-        found = true;
-        return make_for(s->var, s->min, min(blk_ + size_ - Expr(1), hi_), s->body[0], s->for_kind, s->step, s->backward,
-                        s->collapse);
-      }
-      Expr x_, blk_, size_, hi_;
-      bool found = false;
-    } inner(x, blk, size, xhi_);
-    Stmt body = inner.mutate(s->body[0]);
-    if (!inner.found) ok = false;
-    return make_for(s->var, xlo_, xhi_, body, s->for_kind, s->step, s->backward, s->collapse);
+    const Cut &cx = cuts_[0];
+    const ForKind kind = stages_ ? ForKind::Serial : s->for_kind;
+    const int collapse = stages_ ? 1 : s->collapse;
+    Stmt body = s->body[0];
+    if (!(s->var == x)) {
+      const Expr blk = s->var, size = s->step;
+      class Inner : public IRMutator {
+       public:
+        Inner(Expr x, Expr blk, Expr size, Expr hi) : x_(x), blk_(blk), size_(size), hi_(hi) {}
+        Stmt visit_For(const Stmt &s) override {
+          if (!(s->var == x_)) return IRMutator::visit_For(s);
+          found = true;
+          return make_for(s->var, s->min, min(blk_ + size_ - Expr(1), hi_), s->body[0], s->for_kind, s->step,
+                          s->backward, s->collapse);
+        }
+        Expr x_, blk_, size_, hi_;
+        bool found = false;
+      } inner(x, blk, size, cx.part_hi);
+      body = inner.mutate(body);
+      if (!inner.found) ok = false;
+    }
+    if (stages_) {
+      class YBounds : public IRMutator {
+       public:
+        explicit YBounds(const Cut &c) : map_{{c.lo, c.part_lo}, {c.hi, c.part_hi}} {}
+        Stmt visit_For(const Stmt &s) override {
+          Stmt b = mutate(s->body[0]);
+          return make_for(s->var, substitute(s->min, map_), substitute(s->max, map_), b, s->for_kind, s->step,
+                          s->backward, s->collapse);
+        }
+        ExprMap map_;
+      } ybounds(cuts_[1]);
+      body = ybounds.mutate(body);
+    }
+    return make_for(s->var, cx.part_lo, cx.part_hi, body, kind, s->step, s->backward, collapse);
   }
 
-  // A sparse loop on one thread, each statement in the tile step that owns it. Where a point's
-  // statements are owned at constant offsets of one index (a cell's corners), the point is
-  // first tested once, against the part widened by those offsets: each tile step tests every
-  // point, so a step costs one test per point instead of one per corner (2D, 1961 receivers,
-  // 126 tiles: the receivers' loops took about 0.2 s of a 0.85 s 200-step reverse).
+  // A sparse loop, each statement in the tile step whose part owns it: on one thread, or
+  // pipelined on the thread of that part. Where a point's statements are owned at constant
+  // offsets of one index per dimension (a cell's corners), the point is first tested once,
+  // against the part widened by those offsets: each tile step tests every point, so a step
+  // costs one test per point instead of one per corner (2D, 1961 receivers, 126 tiles: the
+  // receivers' loops took about 0.2 s of a 0.85 s 200-step reverse).
   Stmt guard_sparse(const Stmt &s) {
     std::vector<Stmt> out;
-    std::optional<Expr> base;
-    std::int64_t lo = 0, hi = 0;  // offsets of the owners from base
+    const int nd = static_cast<int>(cuts_.size());
+    std::vector<std::optional<Expr>> base(static_cast<std::size_t>(nd));
+    std::vector<std::int64_t> lo(static_cast<std::size_t>(nd), 0), hi(static_cast<std::size_t>(nd), 0);
     bool constant = true;
     for (const Stmt &st : s->body[0]->body) {
       if (st.kind() != StmtKind::Assign) {
         out.push_back(st);
         continue;
       }
-      auto owner = owner_of(st);
-      if (!owner) {
-        ok = false;
-        return s;
+      Stmt guarded = st;
+      for (int d = nd - 1; d >= 0; --d) {
+        const auto i = static_cast<std::size_t>(d);
+        auto owner = owner_of(st, d);
+        if (!owner) {
+          ok = false;
+          return s;
+        }
+        if (!base[i]) base[i] = *owner;
+        if (auto off = integer_offset(*owner, *base[i])) {
+          lo[i] = std::min(lo[i], *off);
+          hi[i] = std::max(hi[i], *off);
+        } else {
+          constant = false;
+        }
+        const Cut &c = cuts_[i];
+        guarded = make_guard(*owner, c.part_lo, c.part_hi, c.lo, c.hi, guarded);
       }
-      if (!base) base = *owner;
-      if (auto d = integer_offset(*owner, *base)) {
-        lo = std::min(lo, *d);
-        hi = std::max(hi, *d);
-      } else {
-        constant = false;
-      }
-      out.push_back(make_guard(*owner, xlo_, xhi_, range_lo_, range_hi_, st));
+      out.push_back(guarded);
     }
     Stmt body = make_block(std::move(out));
     // The statements keep their own guards: this one only skips points none of them can pass.
-    if (base && constant)
-      body = make_guard(*base, xlo_ - Expr(hi), xhi_ - Expr(lo), range_lo_ - Expr(hi), range_hi_ - Expr(lo), body);
-    return make_for(s->var, s->min, s->max, body, ForKind::Single, s->step, s->backward, s->collapse);
+    if (base[0] && constant)
+      for (int d = nd - 1; d >= 0; --d) {
+        const auto i = static_cast<std::size_t>(d);
+        const Cut &c = cuts_[i];
+        body = make_guard(*base[i], c.part_lo - Expr(hi[i]), c.part_hi - Expr(lo[i]), c.lo - Expr(hi[i]),
+                          c.hi - Expr(lo[i]), body);
+      }
+    return make_for(s->var, s->min, s->max, body, stages_ ? ForKind::Serial : ForKind::Single, s->step, s->backward,
+                    s->collapse);
   }
 
+  const Kernel &k_;
   const Grid &g_;
   std::int64_t reach_;
-  Expr range_lo_, range_hi_, xlo_, xhi_;
+  bool stages_;
+  std::vector<Cut> cuts_;
 };
 
 }  // namespace
 
-void tile_time(Kernel &k, TimeTiling mode) {
+void tile_time(Kernel &k, TimeTiling mode, int threads) {
   if (mode == TimeTiling::Never || !k.has_time || !k.grid || k.grid->ndim() < 2) return;
   // Worth it where a step's arrays do not fit in a last-level cache.
   if (mode == TimeTiling::Auto && level_bytes(k) <= (std::size_t(32) << 20)) return;
@@ -303,17 +375,26 @@ void tile_time(Kernel &k, TimeTiling mode) {
   // next step of the tile would read it back from memory. 256^3 order 8, a forward saving its
   // history: 0.55 s streamed against 0.61-0.88 s tiled 32 wide, 0.53-0.72 s 16 wide.
   if (mode == TimeTiling::Auto && a->unread_level) return;
+  // Stages along y where every thread gets one at least (T + 1) R wide (a single thread gains
+  // nothing from them); both dimensions then skew by the larger reach.
+  if (threads <= 0) threads = omp_get_max_threads();
+  const std::int64_t reach_xy = std::max(a->reach, a->reach_y);
+  const std::int64_t least = std::max<std::int64_t>(1, (kSteps + 1) * reach_xy);
+  const bool stages = a->y_tiles && threads > 1 &&
+                      (k.grid->shape()[1] + (kSteps - 1) * reach_xy) / least >= static_cast<std::int64_t>(threads);
+  const std::int64_t reach = stages ? reach_xy : a->reach;
   // Wider stencils are bound by their arithmetic more than by memory, and the skew grows with
   // the reach: 256^3, forward in place, interleaved with untiled: order 4 +50-55% (1.70-1.77 ->
   // 2.65-2.76 Gpts/s, 1.3x the streaming baseline), order 8 +13% (median of 4), order 12 +7%
   // (within this machine's noise; see the tile width above).
-  if (mode == TimeTiling::Auto && a->reach > 4) return;
-  Tiler t(k, a->reach);
+  if (mode == TimeTiling::Auto && reach > 4) return;
+  Tiler t(k, reach, stages);
   Stmt body = t.mutate(k.body);
   if (!t.ok) return;
   k.body = body;
   k.time_tiled = true;
   k.tile_width = t.width;
+  k.tile_stages = stages;
 }
 
 }  // namespace tenet

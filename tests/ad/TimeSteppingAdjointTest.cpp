@@ -133,7 +133,10 @@ TEST(TimeSteppingAdjoint, InPlaceForwardAndAdjointGiveTheSameResults) {
 // Time tiling (passes/TileTime.cpp) runs the same operations on every point in the same
 // order: forward (in place, three buffers, the whole history) and adjoint with the gradient
 // give bitwise the results of untiled kernels, 2D and 3D, float32 and float64, several tiles
-// and a last block of fewer steps (30 steps in blocks of 8), on 1, 2 and 3 threads.
+// and a last block of fewer steps (30 steps in blocks of 8), on 1, 2 and 3 threads. 3D grids
+// wide enough along y pipeline their tiles across the threads (stages along y, built for 2
+// threads; at least 9 R wide, so 11 rows hold 2 at order 2): the same, also on 5 threads
+// (more than the stages that fit: the others wait).
 TEST(TimeSteppingAdjoint, TimeTilingGivesBitwiseTheSameForwardAndAdjoint) {
   struct Case {
     std::vector<std::int64_t> shape;
@@ -141,21 +144,27 @@ TEST(TimeSteppingAdjoint, TimeTilingGivesBitwiseTheSameForwardAndAdjoint) {
     bool save, in_place;
     DType dtype;
     bool time_gather = true;  // false: the level-scatter adjoint, over domain + halo
+    bool stages = false;      // expected: tiles pipelined along y
   };
   for (const Case &c : {Case{{70, 23}, 8, false, true, DType::Float32}, Case{{70, 23}, 8, false, false, DType::Float64},
                         Case{{70, 23}, 4, true, false, DType::Float64}, Case{{37, 11, 9}, 4, false, true, DType::Float64},
-                        Case{{37, 11, 9}, 2, true, false, DType::Float32},
-                        Case{{70, 23}, 4, false, false, DType::Float64, false}}) {
-    // Untiled on 2 threads; tiled on 2, 1 and 3.
-    const int threads[] = {2, 2, 1, 3};
-    std::vector<std::vector<double>> results[4];
-    for (int run = 0; run < 4; ++run) {
+                        Case{{37, 11, 9}, 2, true, false, DType::Float32, true, true},
+                        Case{{70, 23}, 4, false, false, DType::Float64, false},
+                        Case{{20, 150, 9}, 8, false, true, DType::Float32, true, true},
+                        Case{{18, 120, 10}, 4, true, false, DType::Float64, true, true}}) {
+    // Untiled on 2 threads; tiled on 2, 1, 3 and 5.
+    const int threads[] = {2, 2, 1, 3, 5};
+    const int runs = c.stages ? 5 : 4;
+    std::vector<std::vector<double>> results[5];
+    for (int run = 0; run < runs; ++run) {
       const int tiled = run > 0 ? 1 : 0;
       Acoustic p(c.shape, c.so, 32, c.save, c.dtype, c.in_place);
       OperatorOptions o;
       o.passes.time_tiling = tiled ? TimeTiling::Always : TimeTiling::Never;
+      o.passes.threads = 2;
       Operator fwd(p.eqs, o);
       EXPECT_EQ(fwd.ccode().find("x_tile") != std::string::npos, tiled == 1) << fwd.ccode();
+      EXPECT_EQ(fwd.ccode().find("pipe_wait_") != std::string::npos, tiled == 1 && c.stages);
       ApplyArgs a = p.args();
       a.threads = threads[run];
       fwd.apply(a);
@@ -167,6 +176,7 @@ TEST(TimeSteppingAdjoint, TimeTilingGivesBitwiseTheSameForwardAndAdjoint) {
       // The level-scatter adjoint writes two levels of u_bar per step: left untiled (and still
       // the same results).
       EXPECT_EQ(adj.op->ccode().find("x_tile") != std::string::npos, tiled == 1 && c.time_gather) << adj.op->ccode();
+      EXPECT_EQ(adj.op->ccode().find("pipe_wait_") != std::string::npos, tiled == 1 && c.stages);
       SparseTimeFunction recbar = SparseTimeFunction::from_data(adj.of("rec"));
       recbar.set_data(std::span<const double>(test::random_vector(static_cast<std::size_t>(p.nt * 4), 9)));
       adj.apply(a);
@@ -179,7 +189,7 @@ TEST(TimeSteppingAdjoint, TimeTilingGivesBitwiseTheSameForwardAndAdjoint) {
       for (double v : r.back()) peak = std::max(peak, std::fabs(v));
       EXPECT_GT(peak, 0.0);
     }
-    for (int run = 1; run < 4; ++run) {
+    for (int run = 1; run < runs; ++run) {
       ASSERT_EQ(results[0].size(), results[run].size());
       for (std::size_t i = 0; i < results[0].size(); ++i)
         EXPECT_EQ(results[0][i], results[run][i])
