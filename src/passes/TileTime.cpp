@@ -26,6 +26,28 @@
 // (median 1.59), untiled 1.47-1.74; the adjoint with gradient of `tenet bench gradient`
 // 0.59-0.69 s (W = 16) against 0.82-0.91 s (W = 32). Order 12: W = 24 median 1.43 against
 // 1.33 untiled (W = 48 was 7% slower than untiled), too close to tile by default.
+//
+// Stages along y (3D). Above, every tile step is shared by all threads, with a barrier after
+// each (T per tile), and its part spans the whole of y: 16 planes of 256^2 are 4 MiB per array,
+// about 30 MiB a step for a reverse with its gradient, more than the cache holds. Where every
+// thread can have one, tiles are also cut along y, skewed the same way (both by the larger
+// reach R), and each thread runs a stage: a contiguous run of y tiles, all its tile steps alone,
+// tile after tile, x tile after x tile. Tile (i, j) (x, y) needs step s - 1 of (i - 1, j - 1),
+// (i - 1, j) and (i, j - 1): a stage's first tile of x tile i waits for the stage before to
+// have run x tile i. Two tiles running at once are then either (i, j) and (i - 1, j + 1) or
+// further apart in y. For the first pair the parts meet only at the same step s (along x step
+// s' of (i - 1, j + 1) lies within R of (i, j)'s part only for s' <= s, along y only for s' >=
+// s), where neither reads what the other writes: the level written at that step, read only at
+// the point itself, and the earlier levels, not written. Tiles with a whole tile between them
+// touch disjoint rows over the T steps of a block when that tile is at least (T + 1) R wide
+// (each reaches T R below its first row and R above its last), which stages and tiles are.
+// To keep further x tiles from running beside the ones they would overwrite, a stage's last
+// tile of x tile i waits for the stage after to have run its first tile of x tile i - 1. One
+// barrier per block of T steps. 256^3 order 8, 2 threads, same-process A/B against tiles whole
+// in y: forward median 0.49-0.50 s against 0.84-0.87 s per 48 steps (minimum 0.44-0.45 against
+// 0.47-0.81), 0.92 s against 1.94 s beside a process busy on one core, 0.92x on 1 thread; the
+// reverse with its gradient 0.94-0.96x. Threads beyond the stages that fit would idle, so
+// kernels built for more threads than that keep tiles whole in y.
 #include <algorithm>
 #include <cstdlib>
 #include <limits>
@@ -206,7 +228,7 @@ class Tiler : public IRMutator {
     const Expr step_in_block = s->backward ? tb - t : t - tb;
     const Expr skew = step_in_block * Expr(reach_);
     // The step's body with the dense nest restricted to the tile's part and the sparse loops
-    // guarded, on one thread.
+    // guarded, on one thread (in stages, that of the tile's stage).
     Stmt body = restructure(s->body[0], dense);
     if (!ok) return s;
     std::vector<Stmt> step = {
