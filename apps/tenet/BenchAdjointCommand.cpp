@@ -80,6 +80,8 @@ void run_bench_adjoint(const BenchOptions &o, int reps) {
                       {"threads", bench_threads(o)},
                       {"time_buffers", o.buffers},
                       {"time_tiled", {{"forward", forward.kernel().time_tiled}, {"adjoint", adj.op->kernel().time_tiled}}},
+                      {"time_tile_stages",
+                       {{"forward", forward.kernel().tile_stages}, {"adjoint", adj.op->kernel().tile_stages}}},
                       {"gpts", back},
                       {"seconds_per_step", seconds_adj},
                       {"forward_gpts", fwd},

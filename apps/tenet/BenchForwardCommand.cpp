@@ -42,6 +42,7 @@ void run_bench(const BenchOptions &o, int reps) {
                       {"threads", bench_threads(o)},
                       {"time_buffers", o.buffers},
                       {"time_tiled", stencil.kernel().time_tiled},
+                      {"time_tile_stages", stencil.kernel().tile_stages},
                       {"gpts", gpts},
                       {"seconds_per_step", static_cast<double>(g.size()) / (gpts * 1e9)},
                       {"baseline_gpts", base},
