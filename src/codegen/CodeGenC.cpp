@@ -393,22 +393,25 @@ class Emitter {
           case ForKind::Vector:
           case ForKind::Time: break;
         }
-        std::string v = name_of(s->var), lo = print_c_index(s->min, opts_), hi = print_c_index(s->max, opts_),
-                    st = print_c_index(s->step, opts_);
-        if (s->backward)
-          o << pad << "for (long " << v << " = " << hi << "; " << v << " >= " << lo << "; " << v << " -= " << st
-            << ")\n";
-        else if (s->step.is_one())
-          o << pad << "for (long " << v << " = " << lo << "; " << v << " <= " << hi << "; " << v << "++)\n";
-        else
-          o << pad << "for (long " << v << " = " << lo << "; " << v << " <= " << hi << "; " << v << " += " << st
-            << ")\n";
+        emit_for_header(o, pad, s);
         o << pad << "{\n";
         emit(o, s->body[0], depth + 1);
         o << pad << "}\n";
         return;
       }
     }
+  }
+
+  // `for (long v = ...)` of a loop: backward from max, else from min, by its step.
+  void emit_for_header(std::ostringstream &o, const std::string &pad, const Stmt &s) {
+    const std::string v = name_of(s->var), lo = print_c_index(s->min, opts_), hi = print_c_index(s->max, opts_),
+                      st = print_c_index(s->step, opts_);
+    if (s->backward)
+      o << pad << "for (long " << v << " = " << hi << "; " << v << " >= " << lo << "; " << v << " -= " << st << ")\n";
+    else if (s->step.is_one())
+      o << pad << "for (long " << v << " = " << lo << "; " << v << " <= " << hi << "; " << v << "++)\n";
+    else
+      o << pad << "for (long " << v << " = " << lo << "; " << v << " <= " << hi << "; " << v << " += " << st << ")\n";
   }
 
   // Pipelined time tiles (passes/TileTime.cpp): each thread records, one cache line each, the
@@ -433,12 +436,7 @@ class Emitter {
       << pad << "#pragma omp parallel\n" << pad << "{\n"
       << p1 << "const long pipe_me_ = omp_get_thread_num(), pipe_threads_ = omp_get_num_threads();\n"
       << p1 << "long pipe_seq_ = 0; /* x tiles so far, the same in every thread */\n";
-    const std::string v = name_of(s->var), lo = print_c_index(s->min, opts_), hi = print_c_index(s->max, opts_),
-                      st = print_c_index(s->step, opts_);
-    if (s->backward)
-      o << p1 << "for (long " << v << " = " << hi << "; " << v << " >= " << lo << "; " << v << " -= " << st << ")\n";
-    else
-      o << p1 << "for (long " << v << " = " << lo << "; " << v << " <= " << hi << "; " << v << " += " << st << ")\n";
+    emit_for_header(o, p1, s);
     o << p1 << "{\n";
     emit(o, s->body[0], depth + 2);
     o << p2 << "/* the next block's first tiles read what every stage wrote in this one */\n"

@@ -65,6 +65,11 @@ namespace {
 
 constexpr int kSteps = 8;  // time steps per tile
 
+// Stages along y (see the file comment): the least width of a stage, and so of a tile, for a
+// reach R; tiles aim at 40 rows (256^3 order 8, 2 threads: two stages of three 47-row tiles).
+std::int64_t least_stage_width(std::int64_t reach) { return std::max<std::int64_t>(1, (kSteps + 1) * reach); }
+constexpr std::int64_t kStageTileRows = 40;
+
 struct Access {
   const FieldData *f;
   Expr at;
@@ -247,11 +252,11 @@ class Tiler : public IRMutator {
                                  : make_for(t, tb, te, make_block(step), ForKind::Time, Expr(1), false);
     const Expr skew_end = Expr((kSteps - 1) * reach_);
     if (stages_) {
-      // Stages along y (see the file comment): tiles at least (T + 1) R wide, so that two
-      // tiles with a whole tile between them touch disjoint rows over a block of T steps.
-      const std::int64_t least = std::max<std::int64_t>(1, (kSteps + 1) * reach_);
+      // Tiles at least (T + 1) R wide, so that two tiles with a whole tile between them touch
+      // disjoint rows over a block of T steps.
+      const std::int64_t least = least_stage_width(reach_);
       auto n = std::make_shared<StmtNode>(*make_for(yt, cuts_[1].lo, cuts_[1].hi + skew_end, time_loop,
-                                                    ForKind::Stages, Expr(std::max<std::int64_t>(least, 40)))
+                                                    ForKind::Stages, Expr(std::max(least, kStageTileRows)))
                                                 .get());
       n->lhs = yt_end;
       n->rhs = Expr(least);
@@ -401,9 +406,9 @@ void tile_time(Kernel &k, TimeTiling mode, int threads) {
   // nothing from them); both dimensions then skew by the larger reach.
   if (threads <= 0) threads = omp_get_max_threads();
   const std::int64_t reach_xy = std::max(a->reach, a->reach_y);
-  const std::int64_t least = std::max<std::int64_t>(1, (kSteps + 1) * reach_xy);
   const bool stages = a->y_tiles && threads > 1 &&
-                      (k.grid->shape()[1] + (kSteps - 1) * reach_xy) / least >= static_cast<std::int64_t>(threads);
+                      (k.grid->shape()[1] + (kSteps - 1) * reach_xy) / least_stage_width(reach_xy) >=
+                          static_cast<std::int64_t>(threads);
   const std::int64_t reach = stages ? reach_xy : a->reach;
   // Wider stencils are bound by their arithmetic more than by memory, and the skew grows with
   // the reach: 256^3, forward in place, interleaved with untiled: order 4 +50-55% (1.70-1.77 ->
