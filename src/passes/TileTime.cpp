@@ -344,11 +344,13 @@ class Tiler : public IRMutator {
     std::vector<std::optional<Expr>> base(static_cast<std::size_t>(nd));
     std::vector<std::int64_t> lo(static_cast<std::size_t>(nd), 0), hi(static_cast<std::size_t>(nd), 0);
     bool constant = true;
+    int statements = 0;
     for (const Stmt &st : s->body[0]->body) {
       if (st.kind() != StmtKind::Assign) {
         out.push_back(st);
         continue;
       }
+      ++statements;
       Stmt guarded = st;
       for (int d = nd - 1; d >= 0; --d) {
         const auto i = static_cast<std::size_t>(d);
@@ -370,8 +372,9 @@ class Tiler : public IRMutator {
       out.push_back(guarded);
     }
     Stmt body = make_block(std::move(out));
-    // The statements keep their own guards: this one only skips points none of them can pass.
-    if (base[0] && constant)
+    // The statements keep their own guards: this one only skips points none of them can pass
+    // (for one statement, an interpolation, it would repeat that statement's guard).
+    if (statements > 1 && constant)
       for (int d = nd - 1; d >= 0; --d) {
         const auto i = static_cast<std::size_t>(d);
         const Cut &c = cuts_[i];
