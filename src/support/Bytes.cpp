@@ -22,6 +22,9 @@ constexpr std::int64_t kSerialChunks = 4;  // below 4 MiB one thread is as fast
 // stores skip reading the destination lines first. 30 MB, 2 threads: 23 GB/s against 14.5
 // with memcpy per chunk (11 with one memcpy).
 constexpr std::size_t kStreaming = std::size_t(8) << 20;
+// A cleared block is often read soon after (an adjoint field by the next kernel): streaming
+// only where it would not stay in a last-level cache (32 MiB) anyway.
+constexpr std::size_t kStreamingClear = std::size_t(32) << 20;
 
 // op(offset, length) over [0, n) in chunks of kChunk, split over the threads when n is large.
 template <class Op>
@@ -51,6 +54,35 @@ void stream_copy(unsigned char *d, const unsigned char *s, std::size_t begin, st
   std::memcpy(d + i, s + i, end - i);
   _mm_sfence();
 }
+
+// [begin, end) of d <- 0 with 16-byte non-temporal stores (d + begin aligned to 16 bytes).
+void stream_zero(unsigned char *d, std::size_t begin, std::size_t end) {
+  const __m128i z = _mm_setzero_si128();
+  std::size_t i = begin;
+  for (; i + 64 <= end; i += 64) {
+    _mm_stream_si128(reinterpret_cast<__m128i *>(d + i), z);
+    _mm_stream_si128(reinterpret_cast<__m128i *>(d + i + 16), z);
+    _mm_stream_si128(reinterpret_cast<__m128i *>(d + i + 32), z);
+    _mm_stream_si128(reinterpret_cast<__m128i *>(d + i + 48), z);
+  }
+  std::memset(d + i, 0, end - i);
+  _mm_sfence();
+}
+
+// op(begin, end) on each thread's part of [head, n): parts start 64 bytes apart from head (so
+// 16-byte aligned where head is), the last thread's part ends at n.
+template <class Op>
+void for_thread_parts(std::size_t head, std::size_t n, Op op) {
+  const std::size_t body = n - head;
+#pragma omp parallel
+  {
+    const auto t = static_cast<std::size_t>(omp_get_thread_num());
+    const auto threads = static_cast<std::size_t>(omp_get_num_threads());
+    const std::size_t begin = head + body * t / threads / 64 * 64;
+    const std::size_t end = t + 1 == threads ? n : head + body * (t + 1) / threads / 64 * 64;
+    op(begin, end);
+  }
+}
 #endif
 
 }  // namespace
@@ -62,15 +94,7 @@ void copy_bytes(void *dst, const void *src, std::size_t n) {
   if (n >= kStreaming) {
     const std::size_t head = (16 - reinterpret_cast<std::uintptr_t>(d) % 16) % 16;
     std::memcpy(d, s, head);
-    const std::size_t body = n - head;
-#pragma omp parallel
-    {
-      const auto t = static_cast<std::size_t>(omp_get_thread_num());
-      const auto threads = static_cast<std::size_t>(omp_get_num_threads());
-      const std::size_t begin = head + body * t / threads / 64 * 64;
-      const std::size_t end = t + 1 == threads ? n : head + body * (t + 1) / threads / 64 * 64;
-      stream_copy(d, s, begin, end);
-    }
+    for_thread_parts(head, n, [&](std::size_t begin, std::size_t end) { stream_copy(d, s, begin, end); });
     return;
   }
 #endif
@@ -79,6 +103,17 @@ void copy_bytes(void *dst, const void *src, std::size_t n) {
 
 void clear_bytes(void *p, std::size_t n) {
   auto *d = static_cast<unsigned char *>(p);
+#if defined(__SSE2__)
+  // Large blocks (a gradient's adjoint fields, cleared before each gradient): memset in chunks
+  // reads every line before writing it; streaming stores do not. 375 MB, 2 threads: 5 ms
+  // against 13 ms.
+  if (n >= kStreamingClear) {
+    const std::size_t head = (16 - reinterpret_cast<std::uintptr_t>(d) % 16) % 16;
+    std::memset(d, 0, head);
+    for_thread_parts(head, n, [&](std::size_t begin, std::size_t end) { stream_zero(d, begin, end); });
+    return;
+  }
+#endif
   for_chunks(n, [&](std::size_t at, std::size_t len) { std::memset(d + at, 0, len); });
 }
 

@@ -60,11 +60,11 @@ void expect_error_containing(const std::function<void()> &f, const std::string &
 }
 
 // Checkpoint copies: small ones with memcpy, large ones split over the threads (with streaming
-// stores from 8 MiB): every byte arrives, whatever the sizes and alignments, and nothing past
-// the end is touched.
+// stores from 8 MiB; clearing from 32 MiB): every byte arrives, whatever the sizes and
+// alignments, and nothing before or past the range is touched.
 TEST(checkpoint_CopyBytes, EveryByteAtAnySizeAndAlignment) {
   const std::size_t mib = std::size_t(1) << 20;
-  for (std::size_t n : {std::size_t(0), std::size_t(1), std::size_t(63), 4 * mib + 3, 8 * mib, 8 * mib + 17})
+  for (std::size_t n : {std::size_t(0), std::size_t(1), std::size_t(63), 4 * mib + 3, 8 * mib, 8 * mib + 17, 32 * mib + 17})
     for (std::size_t so : {0, 1, 7})
       for (std::size_t dof : {0, 5}) {
         std::vector<unsigned char> src(n + so), dst(n + dof + 64, 0xAB);
@@ -77,7 +77,10 @@ TEST(checkpoint_CopyBytes, EveryByteAtAnySizeAndAlignment) {
         for (std::size_t i = n + dof; i < dst.size(); ++i) ASSERT_EQ(dst[i], 0xAB) << "after the copy";
         clear_bytes(dst.data() + dof, n);
         ASSERT_TRUE(std::all_of(dst.begin() + static_cast<std::ptrdiff_t>(dof),
-                                dst.begin() + static_cast<std::ptrdiff_t>(dof + n), [](unsigned char c) { return c == 0; }));
+                                dst.begin() + static_cast<std::ptrdiff_t>(dof + n), [](unsigned char c) { return c == 0; }))
+            << n << " bytes cleared at offset " << dof;
+        for (std::size_t i = 0; i < dof; ++i) ASSERT_EQ(dst[i], 0xAB) << "before the cleared range";
+        for (std::size_t i = n + dof; i < dst.size(); ++i) ASSERT_EQ(dst[i], 0xAB) << "after the cleared range";
       }
 }
 
