@@ -316,8 +316,9 @@ void Operator::autotune(const ApplyArgs &args) {
   }
   // Remembered across runs too: next to the kernel in the JIT cache, one small file per shape
   // and thread count. An unreadable or stale file is ignored (tuned again). v2: choices of the
-  // repeated timings below (those of single timings, v1, are not reused).
-  const std::string memo = compiled_.library_path + ".tune-v2-" + key;
+  // repeated timings below (those of single timings, v1, are not reused); v3: with the long
+  // y blocks (v2 chose without them).
+  const std::string memo = compiled_.library_path + ".tune-v3-" + key;
   // Time-tiled kernels: only sizes that give every thread a block of each tile step (a memo
   // written before this rule, with one 16-row block per step in 2D, is tuned again).
   auto busy = [&](const std::vector<std::int64_t> &c) { return blocks_per_tile_step(c) >= threads; };
@@ -364,8 +365,15 @@ void Operator::autotune(const ApplyArgs &args) {
   if (blocks_.size() == 1) {
     for (auto s : sizes) candidates.push_back({s});
   } else {
+    // Long blocks along y too (up to 256 rows, not past the first that spans y): an untiled
+    // kernel bound by memory, such as a forward saving its history, streams whole runs of rows.
+    // 256^3 order 8, such a forward: [8, 128] 0.38-0.47 s against [8, 8] 0.43-0.55 s (7 runs).
+    const std::int64_t ny = kernel_.grid->shape()[1];
+    std::vector<std::int64_t> ys;
+    for (std::int64_t y : {4, 8, 16, 32, 64, 128, 256})
+      if (ys.empty() || ys.back() < ny) ys.push_back(y);
     for (auto x : sizes)
-      for (auto y : sizes)
+      for (auto y : ys)
         if (x <= 32) candidates.push_back({x, y});
   }
   std::erase_if(candidates, [&](const std::vector<std::int64_t> &c) { return !busy(c); });
