@@ -317,7 +317,7 @@ void Operator::autotune(const ApplyArgs &args) {
   // Remembered across runs too: next to the kernel in the JIT cache, one small file per shape
   // and thread count. An unreadable or stale file is ignored (tuned again). v2: choices of the
   // repeated timings below (those of single timings, v1, are not reused); v3: with the long
-  // y blocks (v2 chose without them).
+  // y blocks and the rounds that keep ten, then four (v2 chose without them).
   const std::string memo = compiled_.library_path + ".tune-v3-" + key;
   // Time-tiled kernels: only sizes that give every thread a block of each tile step (a memo
   // written before this rule, with one 16-row block per step in 2D, is tuned again).
@@ -379,9 +379,11 @@ void Operator::autotune(const ApplyArgs &args) {
   std::erase_if(candidates, [&](const std::vector<std::int64_t> &c) { return !busy(c); });
   if (candidates.empty()) candidates.push_back(block_sizes());
   // One timing of a short run is at the mercy of the machine's noise (on a shared 2-core VM a
-  // step's time varies by 30%), and the choice is remembered for good: an untimed run first
-  // (pages faulted in, caches warm), one timing of every candidate, then the three fastest
-  // timed twice more, interleaved, each keeping its best.
+  // step's time varies by 30%, in bursts longer than a run), and the choice is remembered for
+  // good: an untimed run first (pages faulted in, caches warm), one timing of every candidate,
+  // then rounds that keep fewer and time them again, interleaved, each keeping its best (the
+  // ten fastest once more, then the four fastest twice), so that one unlucky timing does not
+  // rule a candidate out.
   auto time_of = [&](const std::vector<std::int64_t> &c) {
     set_block_sizes(c);
     Bound bc = bind(trial);
@@ -392,10 +394,12 @@ void Operator::autotune(const ApplyArgs &args) {
   (void)time_of(block_sizes());
   std::vector<std::pair<double, std::size_t>> timed;
   for (std::size_t i = 0; i < candidates.size(); ++i) timed.emplace_back(time_of(candidates[i]), i);
-  std::sort(timed.begin(), timed.end());
-  timed.resize(std::min<std::size_t>(timed.size(), 3));
-  for (int round = 0; round < 2; ++round)
-    for (auto &[t, i] : timed) t = std::min(t, time_of(candidates[i]));
+  for (const auto &[keep, rounds] : {std::pair<std::size_t, int>{10, 1}, {4, 2}}) {
+    std::sort(timed.begin(), timed.end());
+    timed.resize(std::min(timed.size(), keep));
+    for (int round = 0; round < rounds; ++round)
+      for (auto &[t, i] : timed) t = std::min(t, time_of(candidates[i]));
+  }
   const std::vector<std::int64_t> best = candidates[std::min_element(timed.begin(), timed.end())->second];
   for (const Saved &k : saved) std::memcpy(k.at, k.bytes.data(), k.bytes.size());
   set_block_sizes(best);
