@@ -381,9 +381,7 @@ class Emitter {
             o << pad << "#pragma omp parallel for" << (innermost ? " simd" : "")
               << (s->collapse > 1 ? " collapse(" + std::to_string(s->collapse) + ")" : "") << " schedule(static)\n";
             break;
-          case ForKind::TimeTiles:
-            if (k_.tile_stages) return emit_pipelined_tiles(o, s, depth);
-            return emit_tile_region(o, s, depth);
+          case ForKind::TimeTiles: return emit_tile_blocks(o, s, depth);
           case ForKind::Stages: return emit_stages(o, s, depth);
           case ForKind::Single:
             if (k_.time_tiled) return emit_tile_step_loop(o, s, depth, false);
@@ -440,25 +438,6 @@ class Emitter {
       << "  else\n    pipe_wait_(&bar[8], n);\n}\n\n";
   }
 
-  // Time tiles shared by the team (not pipelined): one parallel region for all blocks, each
-  // tile step's loops split among the threads and followed by the spinning tile barrier (a
-  // tile step is a few microseconds of work: 2D 2001^2 order 4, 2 threads, same-process A/B,
-  // 0.29 s against 0.31 s per 200 steps, and 0.29 s against 1.00 s where OpenMP's waiting
-  // threads sleep, as they do at times on a shared machine and always with OMP_WAIT_POLICY=passive).
-  void emit_tile_region(std::ostringstream &o, const Stmt &s, int depth) {
-    std::string pad(static_cast<std::size_t>(2 * depth), ' ');
-    const std::string p1 = pad + "  ";
-    o << pad << "/* the tile barrier's counts (tile_barrier_), a cache line each */\n"
-      << pad << "long tile_bar_[16] __attribute__((aligned(64))) = {0};\n"
-      << pad << "#pragma omp parallel\n" << pad << "{\n"
-      << p1 << "const long tile_threads_ = omp_get_num_threads();\n"
-      << p1 << "long tile_done_ = 0;\n";
-    emit_for_header(o, p1, s);
-    o << p1 << "{\n";
-    emit(o, s->body[0], depth + 2);
-    o << p1 << "}\n" << pad << "}\n";
-  }
-
   // A tile step's dense nest (its outer loop shared among the threads) or sparse loop (on one
   // of them), then the tile barrier: what it wrote, before the rest of the tile reads it.
   void emit_tile_step_loop(std::ostringstream &o, const Stmt &s, int depth, bool simd) {
@@ -474,20 +453,36 @@ class Emitter {
     o << pad << "}\n" << pad << "tile_barrier_(tile_bar_, &tile_done_, tile_threads_);\n";
   }
 
-  void emit_pipelined_tiles(std::ostringstream &o, const Stmt &s, int depth) {
+  // The blocks of time tiles, in one parallel region. Tiles shared by the team (not pipelined):
+  // each tile step's loops split among the threads and followed by the spinning tile barrier (a
+  // tile step is a few microseconds of work: 2D 2001^2 order 4, 2 threads, same-process A/B,
+  // 0.29 s against 0.31 s per 200 steps, and 0.29 s against 1.00 s where OpenMP's waiting
+  // threads sleep, as they do at times on a shared machine and always with
+  // OMP_WAIT_POLICY=passive). Pipelined tiles: the stages' counts, and one OpenMP barrier per
+  // block.
+  void emit_tile_blocks(std::ostringstream &o, const Stmt &s, int depth) {
     std::string pad(static_cast<std::size_t>(2 * depth), ' ');
     const std::string p1 = pad + "  ", p2 = p1 + "  ";
-    o << pad << "/* per thread: x tiles whose first [16 p] and whose last [16 p + 8] y tile it has run */\n"
-      << pad << "long pipe_done_[16 * omp_get_max_threads()];\n"
-      << pad << "for (long i = 0; i < 16 * omp_get_max_threads(); i++)\n" << p1 << "pipe_done_[i] = 0;\n"
-      << pad << "#pragma omp parallel\n" << pad << "{\n"
-      << p1 << "const long pipe_me_ = omp_get_thread_num(), pipe_threads_ = omp_get_num_threads();\n"
-      << p1 << "long pipe_seq_ = 0; /* x tiles so far, the same in every thread */\n";
+    if (k_.tile_stages)
+      o << pad << "/* per thread: x tiles whose first [16 p] and whose last [16 p + 8] y tile it has run */\n"
+        << pad << "long pipe_done_[16 * omp_get_max_threads()];\n"
+        << pad << "for (long i = 0; i < 16 * omp_get_max_threads(); i++)\n" << p1 << "pipe_done_[i] = 0;\n";
+    else
+      o << pad << "/* the tile barrier's counts (tile_barrier_), a cache line each */\n"
+        << pad << "long tile_bar_[16] __attribute__((aligned(64))) = {0};\n";
+    o << pad << "#pragma omp parallel\n" << pad << "{\n";
+    if (k_.tile_stages)
+      o << p1 << "const long pipe_me_ = omp_get_thread_num(), pipe_threads_ = omp_get_num_threads();\n"
+        << p1 << "long pipe_seq_ = 0; /* x tiles so far, the same in every thread */\n";
+    else
+      o << p1 << "const long tile_threads_ = omp_get_num_threads();\n" << p1 << "long tile_done_ = 0;\n";
     emit_for_header(o, p1, s);
     o << p1 << "{\n";
     emit(o, s->body[0], depth + 2);
-    o << p2 << "/* the next block's first tiles read what every stage wrote in this one */\n"
-      << p2 << "#pragma omp barrier\n" << p1 << "}\n" << pad << "}\n";
+    if (k_.tile_stages)
+      o << p2 << "/* the next block's first tiles read what every stage wrote in this one */\n"
+        << p2 << "#pragma omp barrier\n";
+    o << p1 << "}\n" << pad << "}\n";
   }
 
   // The y tiles of this thread's stage: stages split [min, max] evenly among the threads, each
