@@ -430,8 +430,11 @@ class Emitter {
     if (k_.tile_stages) return;
     o << "/* every thread of the team arrives before any goes on: bar[0] counts arrivals, bar[8] the\n"
       << " * barriers completed, *done this thread's count of them. A spinning barrier: an OpenMP one\n"
-      << " * may put a waiting thread to sleep, and waking it costs more than a tile step. */\n"
+      << " * may put a waiting thread to sleep, and waking it costs more than a tile step. With more\n"
+      << " * threads than processors (threads < 0) spinning would keep the awaited ones from running:\n"
+      << " * OpenMP's barrier then. */\n"
       << "static inline void tile_barrier_(long *bar, long *done, long threads)\n{\n"
+      << "  if (threads < 0)\n  {\n    #pragma omp barrier\n    return;\n  }\n"
       << "  const long n = ++*done;\n"
       << "  if (__atomic_add_fetch(&bar[0], 1, __ATOMIC_ACQ_REL) == n * threads)\n"
       << "    __atomic_store_n(&bar[8], n, __ATOMIC_RELEASE);\n"
@@ -475,7 +478,9 @@ class Emitter {
       o << p1 << "const long pipe_me_ = omp_get_thread_num(), pipe_threads_ = omp_get_num_threads();\n"
         << p1 << "long pipe_seq_ = 0; /* x tiles so far, the same in every thread */\n";
     else
-      o << p1 << "const long tile_threads_ = omp_get_num_threads();\n" << p1 << "long tile_done_ = 0;\n";
+      o << p1 << "/* the team's size, negative where it exceeds the processors (see tile_barrier_) */\n"
+        << p1 << "const long tile_threads_ = omp_get_num_threads() * (omp_get_num_threads() > omp_get_num_procs() ? -1 : 1);\n"
+        << p1 << "long tile_done_ = 0;\n";
     emit_for_header(o, p1, s);
     o << p1 << "{\n";
     emit(o, s->body[0], depth + 2);
