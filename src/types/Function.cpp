@@ -1,6 +1,7 @@
 #include "types/Function.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -23,11 +24,20 @@ AlignedBuffer::AlignedBuffer(std::size_t bytes, std::size_t lead) : bytes_(bytes
   // gradient's 380 MB history took 0.4 s to allocate that way). 256 bytes of slack after the
   // data: the last, partial vector of an explicit vector loop's row loads (never uses) up to
   // two vectors and a stencil radius past the row's end.
-  const std::size_t total = align + lead_pad + bytes + 256;
+  //
+  // Large blocks also start a rotating number of 9-line steps past the huge page (0 to 7 of
+  // them): aligned alike, the arrays a stencil reads at the same point (u, m, damp, m_bar, ...)
+  // would all fall in the same set of every cache level and evict each other. 256^3 order 8,
+  // the full-history gradient, same-process A/B, 4 runs of 11 rounds: the reverse's best time
+  // 2-9% lower in all four (medians -10%, 0, +3%, -9%), the whole gradient's best 2-15% lower.
+  constexpr std::size_t kStaggerStep = 9 * 64, kStaggers = 8;
+  static std::atomic<std::size_t> allocations{0};
+  const std::size_t stagger = huge ? allocations.fetch_add(1, std::memory_order_relaxed) % kStaggers * kStaggerStep : 0;
+  const std::size_t total = align + lead_pad + stagger + bytes + 256;
   void *p = std::calloc(total, 1);
   TENET_USER_CHECK(p != nullptr, "out of memory allocating ", bytes, " bytes");
   const auto at = reinterpret_cast<std::uintptr_t>(p);
-  offset_ = static_cast<std::size_t>(((at + align - 1) & ~(std::uintptr_t(align) - 1)) - at) + lead_pad;
+  offset_ = static_cast<std::size_t>(((at + align - 1) & ~(std::uintptr_t(align) - 1)) - at) + lead_pad + stagger;
   // Only advice, before the first touch so that touching faults in huge pages; where
   // transparent huge pages are off this fails harmlessly.
   if (huge) advise_huge_pages(p, total);

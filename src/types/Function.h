@@ -22,8 +22,10 @@ enum class FieldKind {
 
 /// Zero-initialised storage whose byte `lead` lies on a 64-byte boundary (a grid field passes
 /// its halo width, so every interior row starts on a cache line and vector loads need no
-/// peeling). Buffers of 4 MiB and more are 2 MiB aligned and asked to be backed by huge pages:
-/// a stencil reads ~25 rows spread over many 4 KiB pages, and TLB misses cost it 10-15%.
+/// peeling). Buffers of 4 MiB and more start within 4 KiB of a 2 MiB boundary (staggered from
+/// one buffer to the next, so that arrays read at the same point do not share cache sets) and
+/// are asked to be backed by huge pages: a stencil reads ~25 rows spread over many 4 KiB pages,
+/// and TLB misses cost it 10-15%.
 class AlignedBuffer {
  public:
   AlignedBuffer() = default;

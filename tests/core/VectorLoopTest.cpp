@@ -1,11 +1,14 @@
 // Innermost loops written with explicit vectors (passes/VectorizeInnerLoops.cpp) compute what
 // the plain `omp simd` loops compute, halos included: for row lengths shorter than, equal to
 // and not a multiple of a vector, in the interior and over domain + halo, float32 and
-// float64, with increments; and loops the plan cannot hold are left scalar.
+// float64, with increments; and loops the plan cannot hold are left scalar. Field storage puts
+// the first interior point of a row on a cache line, large buffers staggered.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <set>
 #include <vector>
 
 #include "fd/Derivatives.h"
@@ -106,6 +109,26 @@ INSTANTIATE_TEST_SUITE_P(core_Shapes, VectorLoops,
 // either way, staggered, an order-16 reach), at row lengths around one and two vectors, in
 // float32 and float64: the same values as the scalar loops, halos included. (A row read only
 // at offsets <= 0 once went wrong from the second vector of a row on.)
+// Vector loads need byte `lead` (a row's first interior point) on a 64-byte boundary, small or
+// large buffer; large ones start at different offsets within a page (eight in turn), so that
+// arrays read at the same point do not share cache sets; all start zeroed.
+TEST(core_AlignedBuffer, RowsStartOnCacheLinesAndLargeBuffersAreStaggered) {
+  for (std::size_t lead : {0, 4, 16, 40})
+    for (std::size_t bytes : {std::size_t(1000), std::size_t(5) << 20}) {
+      AlignedBuffer b(bytes, lead);
+      EXPECT_EQ((reinterpret_cast<std::uintptr_t>(b.get()) + lead) % 64, 0u) << bytes << " bytes, lead " << lead;
+      const auto *c = static_cast<const unsigned char *>(b.get());
+      EXPECT_TRUE(std::all_of(c, c + bytes, [](unsigned char v) { return v == 0; }));
+    }
+  std::vector<AlignedBuffer> large;
+  std::set<std::uintptr_t> in_page;
+  for (int i = 0; i < 8; ++i) {
+    large.emplace_back(std::size_t(5) << 20, 16);
+    in_page.insert(reinterpret_cast<std::uintptr_t>(large.back().get()) % 4096);
+  }
+  EXPECT_EQ(in_page.size(), 8u) << "eight large buffers in a row share offsets within a page";
+}
+
 TEST(core_VectorLoops, EveryKindOfRowAtLengthsAroundOneAndTwoVectors) {
   for (DType dtype : {DType::Float32, DType::Float64})
     for (std::int64_t n : {7, 8, 17, 23, 33, 40}) {
