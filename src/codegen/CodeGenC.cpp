@@ -460,9 +460,8 @@ class Emitter {
   // each tile step's loops split among the threads and followed by the spinning tile barrier (a
   // tile step is a few microseconds of work: 2D 2001^2 order 4, 2 threads, same-process A/B,
   // 0.29 s against 0.31 s per 200 steps, and 0.29 s against 1.00 s where OpenMP's waiting
-  // threads sleep, as they do at times on a shared machine and always with
-  // OMP_WAIT_POLICY=passive). Pipelined tiles: the stages' counts, and one OpenMP barrier per
-  // block.
+  // threads sleep, OMP_WAIT_POLICY=passive). Pipelined tiles: the stages' counts, and one OpenMP
+  // barrier per block.
   void emit_tile_blocks(std::ostringstream &o, const Stmt &s, int depth) {
     std::string pad(static_cast<std::size_t>(2 * depth), ' ');
     const std::string p1 = pad + "  ", p2 = p1 + "  ";
