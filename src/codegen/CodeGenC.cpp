@@ -378,8 +378,7 @@ class Emitter {
             // Inside a time-tiled kernel's region the threads exist already: `omp for`, and
             // the tile barrier after it orders each tile step's part before the next.
             if (k_.time_tiled) return emit_tile_step_loop(o, s, depth, innermost);
-            o << pad << "#pragma omp parallel for" << (innermost ? " simd" : "")
-              << (s->collapse > 1 ? " collapse(" + std::to_string(s->collapse) + ")" : "") << " schedule(static)\n";
+            o << pad << "#pragma omp parallel for" << omp_for_clauses(s, innermost, false) << "\n";
             break;
           case ForKind::TimeTiles: return emit_tile_blocks(o, s, depth);
           case ForKind::Stages: return emit_stages(o, s, depth);
@@ -401,6 +400,12 @@ class Emitter {
         return;
       }
     }
+  }
+
+  // The clauses of a loop's `omp for`: simd, collapse, a static schedule, nowait.
+  static std::string omp_for_clauses(const Stmt &s, bool simd, bool nowait) {
+    return std::string(simd ? " simd" : "") + (s->collapse > 1 ? " collapse(" + std::to_string(s->collapse) + ")" : "") +
+           " schedule(static)" + (nowait ? " nowait" : "");
   }
 
   // `for (long v = ...)` of a loop: backward from max, else from min, by its step.
@@ -448,8 +453,7 @@ class Emitter {
     if (s->for_kind == ForKind::Single)
       o << pad << "#pragma omp single nowait\n";
     else
-      o << pad << "#pragma omp for" << (simd ? " simd" : "")
-        << (s->collapse > 1 ? " collapse(" + std::to_string(s->collapse) + ")" : "") << " schedule(static) nowait\n";
+      o << pad << "#pragma omp for" << omp_for_clauses(s, simd, true) << "\n";
     emit_for_header(o, pad, s);
     o << pad << "{\n";
     emit(o, s->body[0], depth + 1);
@@ -527,8 +531,7 @@ class Emitter {
     std::string pad(static_cast<std::size_t>(2 * depth), ' ');
     const std::string p1 = pad + "  ";
     o << pad << "#pragma omp parallel\n" << pad << "{\n";
-    o << p1 << "#pragma omp for" << (s->collapse > 1 ? " collapse(" + std::to_string(s->collapse) + ")" : "")
-      << " schedule(static) nowait\n";
+    o << p1 << "#pragma omp for" << omp_for_clauses(s, false, true) << "\n";
     const std::string v = name_of(s->var), lo = print_c_index(s->min, opts_), hi = print_c_index(s->max, opts_),
                       st = print_c_index(s->step, opts_);
     o << p1 << "for (long " << v << " = " << lo << "; " << v << " <= " << hi << "; " << v << " += " << st << ")\n"
