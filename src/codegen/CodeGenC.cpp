@@ -1,6 +1,7 @@
 #include "codegen/CodeGenC.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <sstream>
 #include <unordered_map>
@@ -49,6 +50,18 @@ class Emitter {
       plans_.emplace(s.get(), std::move(*plan));
     });
     any_stream_ = !streamed_.empty();
+    // Sparse loops of a time-tiled kernel listed by x tile (emit_buckets), in order.
+    if (k_.time_tiled)
+      walk(k.body, [&](const Stmt &s) {
+        if (s.kind() != StmtKind::For || (s->for_kind != ForKind::Single && s->for_kind != ForKind::Serial) ||
+            !s->lhs.defined() || !s->step.is_one() || s->backward)
+          return;
+        const Expr n = s->max - s->min;
+        if (n.is_exact() && n.rational().is_integer() && n.rational().num < kBucketLeast) return;
+        const auto id = buckets_.size();
+        buckets_.emplace(s.get(), id);
+        bucket_loops_.push_back(s);
+      });
   }
 
   std::string run() {
@@ -58,6 +71,7 @@ class Emitter {
     for (const Eq &e : k_.equations) o << " *   " << comment_text(e.note.empty() ? e.str() : e.note + ": " + e.str()) << "\n";
     o << " */\n";
     o << "#include <math.h>\n";
+    if (!bucket_loops_.empty()) o << "#include <stdlib.h>\n";
     o << "#if defined(__SSE__)\n#include <xmmintrin.h>\n#endif\n\n";
     o << "#define MIN(a, b) ((a) < (b) ? (a) : (b))\n#define MAX(a, b) ((a) > (b) ? (a) : (b))\n\n";
     if (k_.time_tiled) emit_pipeline_helpers(o);
@@ -393,8 +407,7 @@ class Emitter {
           case ForKind::Vector:
           case ForKind::Time: break;
         }
-        emit_for_header(o, pad, s);
-        o << pad << "{\n";
+        emit_loop_open(o, pad, s);
         emit(o, s->body[0], depth + 1);
         o << pad << "}\n";
         return;
@@ -418,6 +431,68 @@ class Emitter {
       o << pad << "for (long " << v << " = " << lo << "; " << v << " <= " << hi << "; " << v << "++)\n";
     else
       o << pad << "for (long " << v << " = " << lo << "; " << v << " <= " << hi << "; " << v << " += " << st << ")\n";
+  }
+
+  // A loop's header and opening brace. A listed sparse loop (emit_buckets) runs over the points
+  // of the current x tile, or over all of them where the lists could not be allocated.
+  void emit_loop_open(std::ostringstream &o, const std::string &pad, const Stmt &s) {
+    auto it = buckets_.find(s.get());
+    if (it == buckets_.end()) {
+      emit_for_header(o, pad, s);
+      o << pad << "{\n";
+      return;
+    }
+    const std::string b = "bkt" + std::to_string(it->second), v = name_of(s->var),
+                      lo = print_c_index(s->min, opts_), hi = print_c_index(s->max, opts_),
+                      x_m = name_of(k_.int_arg(IntArg::Role::DimMin, 0)->symbol),
+                      k = "(" + name_of(k_.tile_var) + " - " + x_m + ") / " + std::to_string(k_.tile_width);
+    o << pad << "for (long " << b << "_q_ = " << b << "_list_ ? " << b << "_start_[" << k << "] : " << lo << "; " << b
+      << "_q_ < (" << b << "_list_ ? " << b << "_start_[" << k << " + 1] : " << hi << " + 1); " << b << "_q_++)\n"
+      << pad << "{\n"
+      << pad << "  const long " << v << " = " << b << "_list_ ? " << b << "_list_[" << b << "_q_] : " << b << "_q_;\n";
+  }
+
+  // Each listed sparse loop's points by x tile, once per call: tile k (x_tile = x_m + k W) gets,
+  // in point order, those one of whose statements a step of it may own (the lowest and highest
+  // owners along x, clamped to [x_m, x_M] as the guards do, within [x_tile - skew, x_tile + W - 1]).
+  // A tile step then visits its own points instead of testing all (2D 2001^2, 1961 receivers:
+  // 126 tiles a step).
+  void emit_buckets(std::ostringstream &o, const std::string &pad) {
+    if (bucket_loops_.empty()) return;
+    const std::string p1 = pad + "  ", p2 = p1 + "  ", p3 = p2 + "  ";
+    const std::string x_m = name_of(k_.int_arg(IntArg::Role::DimMin, 0)->symbol),
+                      x_M = name_of(k_.int_arg(IntArg::Role::DimMax, 0)->symbol), w = std::to_string(k_.tile_width),
+                      skew = std::to_string(k_.tile_skew);
+    o << pad << "/* sparse loops: each x tile's points (tile k starts at " << x_m << " + " << w
+      << " k; a point belongs to the tiles whose steps may own one of its statements) */\n";
+    for (std::size_t i = 0; i < bucket_loops_.size(); ++i) {
+      const Stmt &s = bucket_loops_[i];
+      const std::string b = "bkt" + std::to_string(i), v = name_of(s->var), lo = print_c_index(s->min, opts_),
+                        hi = print_c_index(s->max, opts_);
+      auto clamped = [&](const Expr &e) { return "MIN(MAX(" + print_c_index(e, opts_) + ", " + x_m + "), " + x_M + ") - " + x_m; };
+      o << pad << "const long " << b << "_n_ = (" << x_M << " + " << skew << " - " << x_m << ") / " << w << " + 1;\n"
+        << pad << "long *" << b << "_start_ = (long *)calloc(" << b << "_n_ + 1, sizeof(long)), *" << b << "_list_ = 0;\n"
+        << pad << "for (int bpass_ = 0; bpass_ < 2 && " << b << "_start_; bpass_++)\n" << pad << "{\n"
+        << p1 << "for (long " << v << " = " << lo << "; " << v << " <= " << hi << "; " << v << "++)\n" << p1 << "{\n"
+        << p2 << "const long blo_ = " << clamped(s->lhs) << ", bhi_ = " << clamped(s->rhs) << ";\n"
+        << p2 << "for (long bk_ = blo_ / " << w << "; bk_ <= MIN(" << b << "_n_ - 1, (bhi_ + " << skew << ") / " << w << "); bk_++)\n"
+        << p3 << "if (bpass_ == 0)\n" << p3 << "  " << b << "_start_[bk_ + 1]++;\n"
+        << p3 << "else\n" << p3 << "  " << b << "_list_[" << b << "_start_[bk_]++] = " << v << ";\n"
+        << p1 << "}\n"
+        << p1 << "if (bpass_ == 0)\n" << p1 << "{\n"
+        << p2 << "for (long bk_ = 0; bk_ < " << b << "_n_; bk_++)\n" << p3 << b << "_start_[bk_ + 1] += " << b << "_start_[bk_];\n"
+        << p2 << "if (!(" << b << "_list_ = (long *)malloc((" << b << "_start_[" << b << "_n_] + 1) * sizeof(long))))\n"
+        << p3 << "break; /* then every step tests every point */\n"
+        << p1 << "}\n" << p1 << "else\n" << p1 << "{\n"
+        << p2 << "/* filling moved each start to the next tile's: back by one */\n"
+        << p2 << "for (long bk_ = " << b << "_n_; bk_ > 0; bk_--)\n" << p3 << b << "_start_[bk_] = " << b << "_start_[bk_ - 1];\n"
+        << p2 << b << "_start_[0] = 0;\n" << p1 << "}\n" << pad << "}\n";
+    }
+  }
+
+  void free_buckets(std::ostringstream &o, const std::string &pad) {
+    for (std::size_t i = 0; i < bucket_loops_.size(); ++i)
+      o << pad << "free(bkt" << i << "_start_);\n" << pad << "free(bkt" << i << "_list_);\n";
   }
 
   // Time-tiled kernels' waits (passes/TileTime.cpp). Pipelined tiles: each thread records, one
@@ -454,8 +529,7 @@ class Emitter {
       o << pad << "#pragma omp single nowait\n";
     else
       o << pad << "#pragma omp for" << omp_for_clauses(s, simd, true) << "\n";
-    emit_for_header(o, pad, s);
-    o << pad << "{\n";
+    emit_loop_open(o, pad, s);
     emit(o, s->body[0], depth + 1);
     o << pad << "}\n" << pad << "tile_barrier_(tile_bar_, &tile_done_, tile_threads_);\n";
   }
@@ -476,6 +550,7 @@ class Emitter {
     else
       o << pad << "/* the tile barrier's counts (tile_barrier_), a cache line each */\n"
         << pad << "long tile_bar_[16] __attribute__((aligned(64))) = {0};\n";
+    emit_buckets(o, pad);
     o << pad << "#pragma omp parallel\n" << pad << "{\n";
     if (k_.tile_stages)
       o << p1 << "const long pipe_me_ = omp_get_thread_num(), pipe_threads_ = omp_get_num_threads();\n"
@@ -491,6 +566,7 @@ class Emitter {
       o << p2 << "/* the next block's first tiles read what every stage wrote in this one */\n"
         << p2 << "#pragma omp barrier\n";
     o << p1 << "}\n" << pad << "}\n";
+    free_buckets(o, pad);
   }
 
   // The y tiles of this thread's stage: stages split [min, max] evenly among the threads, each
@@ -826,6 +902,11 @@ class Emitter {
   std::unordered_map<const StmtNode *, VectorPlan> plans_;               ///< of each Vector loop
   std::unordered_map<const StmtNode *, std::set<std::size_t>> streamed_;  ///< rows streamed, where any
   bool any_stream_ = false;
+  // Sparse loops with more points than this are listed by x tile: a tile step visits its own
+  // points only (below it, testing every point costs less than the lists).
+  static constexpr std::int64_t kBucketLeast = 16;
+  std::map<const StmtNode *, std::size_t> buckets_;
+  std::vector<Stmt> bucket_loops_;
   /// Arrays (one level each) larger than a last-level cache.
   static constexpr std::size_t kBeyondCache = std::size_t(32) << 20;
   CPrintOptions opts_;

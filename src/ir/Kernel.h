@@ -44,6 +44,11 @@ struct Kernel {
   bool time_tiled = false;                         ///< passes/TileTime.cpp restructured the time loop
   std::int64_t tile_width = 0;                     ///< x extent of a time tile's part at one step
   bool tile_stages = false;                        ///< time tiles pipelined across threads along y
+  /// Time-tiled kernels: the x tile loop's variable (tiles start at x_m, tile_width apart) and
+  /// how far a tile's part moves over a block of steps: its steps cover [x_tile - tile_skew,
+  /// x_tile + tile_width - 1].
+  Expr tile_var;
+  std::int64_t tile_skew = 0;
   Stmt body;
 
   const IntArg *int_arg(IntArg::Role role, int dim = -1) const;
