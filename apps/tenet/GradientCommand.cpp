@@ -61,8 +61,11 @@ void run(const SurveyOptions &s) {
   const double seconds_observed = since(t0);
 
   const auto tg = Clock::now();
-  FwiGradient fg(gradient_problem(work), plan.options);
-  std::vector<double> gradient;
+  // Summed over shots straight from the gradient field (no float64 copy of each shot's).
+  GradientOptions gopts = plan.options;
+  gopts.copy_gradient = false;
+  FwiGradient fg(gradient_problem(work), gopts);
+  std::vector<double> gradient(static_cast<std::size_t>(work.grid().size()), 0.0);
   double misfit = 0;
   std::size_t peak_memory = 0, peak_disk = 0;
   std::int64_t recomputed = 0, forward_steps = 0;
@@ -73,8 +76,7 @@ void run(const SurveyOptions &s) {
     for (std::size_t i = 0; i < sources.size(); ++i) {
       work.src().set_coordinates(sources[i]);
       GradientResult r = fg.compute(std::span<const double>(observed[i]));
-      if (gradient.empty()) gradient.assign(r.gradient.size(), 0.0);
-      for (std::size_t k = 0; k < gradient.size(); ++k) gradient[k] += r.gradient[k];
+      Function::from_data(r.gradient_field).add_data_to(gradient);
       misfit += r.misfit;
       peak_memory = std::max(peak_memory, r.stats.peak_bytes_memory);
       peak_disk = std::max(peak_disk, r.stats.peak_bytes_disk);
