@@ -571,9 +571,10 @@ class Emitter {
 
   // The y tiles of this thread's stage: stages split [min, max] evenly among the threads, each
   // at least s->rhs wide (else fewer stages and idle threads), and tiles split a stage evenly,
-  // each at least s->step wide. A stage's first tile of an x tile waits for the stage before to
-  // have run that x tile; its last, for the stage after to have run its first tile of the
-  // previous x tile (whose rows it may still read, and the next stage overwrite).
+  // each at least s->step wide, and two at least where the stage is two s->rhs wide. A stage's
+  // first tile of an x tile waits for the stage before to have run that x tile; its last, for
+  // the stage after to have run its first tile of the previous x tile (whose rows it may still
+  // read, and the next stage overwrite). With one tile a stage, neighbours would take turns.
   void emit_stages(std::ostringstream &o, const Stmt &s, int depth) {
     std::string pad(static_cast<std::size_t>(2 * depth), ' ');
     const std::string p1 = pad + "  ", p2 = p1 + "  ";
@@ -585,7 +586,8 @@ class Emitter {
       << p1 << "const long pipe_stages_ = MAX(1, MIN(pipe_threads_, pipe_len_ / " << least << "));\n"
       << p1 << "const long pipe_a_ = " << lo << " + pipe_me_ * pipe_len_ / pipe_stages_;\n"
       << p1 << "const long pipe_b_ = " << lo << " + (pipe_me_ + 1) * pipe_len_ / pipe_stages_;\n"
-      << p1 << "const long pipe_n_ = pipe_me_ < pipe_stages_ ? MAX(1, (pipe_b_ - pipe_a_) / " << step << ") : 0;\n"
+      << p1 << "const long pipe_n_ = pipe_me_ < pipe_stages_ ? MAX(1, MAX(MIN(2, (pipe_b_ - pipe_a_) / " << least
+      << "), (pipe_b_ - pipe_a_) / " << step << ")) : 0;\n"
       << p1 << "for (long pipe_k_ = 0; pipe_k_ < pipe_n_; pipe_k_++)\n" << p1 << "{\n"
       << p2 << "const long " << v << " = pipe_a_ + pipe_k_ * (pipe_b_ - pipe_a_) / pipe_n_;\n"
       << p2 << "const long " << end << " = pipe_a_ + (pipe_k_ + 1) * (pipe_b_ - pipe_a_) / pipe_n_;\n"

@@ -41,7 +41,7 @@ enum class TimeTiling {
 /// Wavefront time tiling of a time loop with one dense nest (passes/TileTime.cpp): blocks of
 /// steps run tile by tile along the outermost dimension, in one parallel region; where the
 /// reads allow it (else the kernel stays as it is). Results are bitwise the same.
-/// In 3D, where every thread can have one, stages along y pipeline the tiles across the
+/// Where every thread can have one, stages along y pipeline the tiles across the
 /// threads (`threads`: those the kernel is built for, 0 for omp_get_max_threads()).
 void tile_time(Kernel &k, TimeTiling mode, int threads = 0);
 

@@ -31,7 +31,7 @@
 // 0.59-0.69 s (W = 16) against 0.82-0.91 s (W = 32). Order 12: W = 24 median 1.43 against
 // 1.33 untiled (W = 48 was 7% slower than untiled), too close to tile by default.
 //
-// Stages along y (3D). Above, every tile step is shared by all threads, with a barrier after
+// Stages along y. Above, every tile step is shared by all threads, with a barrier after
 // each (T per tile), and its part spans the whole of y: 16 planes of 256^2 are 4 MiB per array,
 // about 30 MiB a step for a reverse with its gradient, more than the cache holds. Where every
 // thread can have one, tiles are also cut along y, skewed the same way (both by the larger
@@ -51,7 +51,12 @@
 // in y: forward median 0.49-0.50 s against 0.84-0.87 s per 48 steps (minimum 0.44-0.45 against
 // 0.47-0.81), 0.92 s against 1.94 s beside a process busy on one core, 0.92x on 1 thread; the
 // reverse with its gradient 0.94-0.96x. Threads beyond the stages that fit would idle, so
-// kernels built for more threads than that keep tiles whole in y.
+// kernels built for more threads than that keep tiles whole in y. 2D (y the rows' contiguous
+// dimension), 2001^2 order 4 with 1961 receivers, same-process A/B against shared tiles: the
+// forward median 0.88-0.90x (minimum 0.21-0.22 s against 0.28-0.31 s per 200 steps), the
+// gradient's reverse median 0.90x; the shared tiles' barriers, about 250 a step, also made
+// them run at half speed or less for seconds at a time on this VM (order 8: 0.68-1.25 s
+// against the stages' 0.33-0.68 s in such a phase; 4001 x 801: 0.74-0.82 s against 0.35-0.58).
 #include <algorithm>
 #include <cstdlib>
 #include <limits>
@@ -73,6 +78,14 @@ constexpr int kSteps = 8;  // time steps per tile
 // reach R; tiles aim at 40 rows (256^3 order 8, 2 threads: two stages of three 47-row tiles).
 std::int64_t least_stage_width(std::int64_t reach) { return std::max<std::int64_t>(1, (kSteps + 1) * reach); }
 constexpr std::int64_t kStageTileRows = 40;
+// The width tiles of a stage aim at: 3D, kStageTileRows rows; 2D, where y is the contiguous
+// dimension and a tile step's rows are vectors, as wide as possible: the whole run, so that a
+// stage splits in the two tiles the pipeline needs (codegen/CodeGenC.cpp). 2001^2 order 4:
+// tiles of 128, 256, about 500 columns, 0.267, 0.221, 0.216-0.236 s per 200 steps.
+std::int64_t stage_tile_width(const Grid &g, std::int64_t reach) {
+  if (g.ndim() == 2) return g.shape()[1] + (kSteps - 1) * reach;
+  return std::max(least_stage_width(reach), kStageTileRows);
+}
 
 struct Access {
   const FieldData *f;
@@ -90,7 +103,7 @@ std::optional<std::int64_t> integer_offset(const Expr &index, const Expr &base) 
 struct Analysis {
   std::int64_t reach = 0;     // the skew R for which tiling keeps every read valid
   bool unread_level = false;  // a written TimeFunction level the step does not read (not in place)
-  // The same along y (3D): whether tiles may also be cut along y, and the reach there.
+  // The same along y: whether tiles may also be cut along y, and the reach there.
   bool y_tiles = false;
   std::int64_t reach_y = 0;
 };
@@ -135,7 +148,7 @@ std::optional<Analysis> analyse(const Kernel &k) {
       return std::nullopt;
   }
   Analysis out;
-  out.y_tiles = g.ndim() == 3;
+  out.y_tiles = true;
   for (const Access &r : reads) {
     if (written_functions.count(r.f)) return std::nullopt;  // a Function written in the loop and read
     if (r.f->kind != FieldKind::TimeFunction || !level.count(r.f)) continue;  // read-only data
@@ -262,7 +275,7 @@ class Tiler : public IRMutator {
       // disjoint rows over a block of T steps.
       const std::int64_t least = least_stage_width(reach_);
       auto n = std::make_shared<StmtNode>(*make_for(yt, cuts_[1].lo, cuts_[1].hi + skew_end, time_loop,
-                                                    ForKind::Stages, Expr(std::max(least, kStageTileRows)))
+                                                    ForKind::Stages, Expr(stage_tile_width(g_, reach_)))
                                                 .get());
       n->lhs = yt_end;
       n->rhs = Expr(least);

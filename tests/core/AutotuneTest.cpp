@@ -101,14 +101,15 @@ TEST(core_Autotune, RestoresTheLevelsOfAHistoryTheTrialTouches) {
   for (int l = 0; l < 9; ++l) EXPECT_EQ(ua.get_data(l), ub.get_data(l)) << "level " << l;
 }
 
-// A time-tiled 2D kernel works, at each tile step, on a part only as wide as a tile (16 rows
-// here): a row block of 16 or more gives the part one block and leaves the other threads idle.
+// A time-tiled 2D kernel whose tile steps the threads share (too narrow along y for stages:
+// 20 columns) works, at each tile step, on a part only as wide as a tile (16 rows here): a row
+// block of 16 or more gives the part one block and leaves the other threads idle.
 // The default and every size the tuner may choose (or read back from a memo) give each thread
 // a block; a memo planted with a one-block size is not reused.
 TEST(core_Autotune, ATimeTiledStepGivesEveryThreadABlock) {
   test::TempDir dir("tune-tiled");
   test::ScopedEnv env("TENET_CACHE_DIR", dir.str());
-  Grid g({120, 100}, {1190.0, 990.0});
+  Grid g({120, 20}, {1190.0, 190.0});
   Function m("m", g, 4);
   TimeFunctionOptions to;
   to.time_order = 2;
@@ -121,6 +122,7 @@ TEST(core_Autotune, ATimeTiledStepGivesEveryThreadABlock) {
   const std::vector<Eq> eqs{solve_eq(Expr(m) * dt2(u) - laplace(u), u.forward())};
   Operator op(eqs, o);
   ASSERT_NE(op.ccode().find("time tiles"), std::string::npos);
+  ASSERT_NE(op.ccode().find("tile_barrier_(tile_bar_"), std::string::npos);
   ASSERT_EQ(op.block_sizes().size(), 1u);
   EXPECT_LE(op.block_sizes()[0], 4);  // 16-row tiles: at least four blocks per tile step
   ApplyArgs a = args(true);
