@@ -140,6 +140,34 @@ TEST(TimeSteppingAdjoint, InPlaceForwardAndAdjointGiveTheSameResults) {
   EXPECT_EQ(srcbar[0], srcbar[1]);
 }
 
+// The forward on `threads` threads, then its adjoint with the gradient (built with `o`), seeded
+// with random receiver residuals: the adjoint's code, and what both produced (the receivers'
+// data, every buffer of u, the sources' adjoint, the gradient).
+struct Sweeps {
+  std::string adjoint_code;
+  std::vector<std::vector<double>> results;
+};
+Sweeps run_forward_and_adjoint(Acoustic &p, Operator &fwd, const OperatorOptions &o, int threads,
+                               bool time_gather = true) {
+  ApplyArgs a = p.args();
+  a.threads = threads;
+  fwd.apply(a);
+  DiffRequest req;
+  req.parameters = {p.m->data()};
+  req.at_rest = true;
+  req.time_gather = time_gather;
+  DerivativeOperator adj = adjoint(p.eqs, req, o);
+  SparseTimeFunction recbar = SparseTimeFunction::from_data(adj.of("rec"));
+  recbar.set_data(
+      std::span<const double>(test::random_vector(static_cast<std::size_t>(p.nt * p.rec->data()->npoint), 9)));
+  adj.apply(a);
+  Sweeps s{adj.op->ccode(), {p.rec->get_data()}};
+  for (int b = 0; b < p.u->data()->nbuf; ++b) s.results.push_back(p.u->get_data(b));
+  s.results.push_back(SparseTimeFunction::from_data(adj.of("src")).get_data());
+  s.results.push_back(Function::from_data(adj.of("m")).get_data());
+  return s;
+}
+
 // Time tiling (passes/TileTime.cpp) runs the same operations on every point in the same
 // order: forward (in place, three buffers, the whole history) and adjoint with the gradient
 // give bitwise the results of untiled kernels, 2D and 3D, float32 and float64, several tiles
@@ -178,28 +206,14 @@ TEST(TimeSteppingAdjoint, TimeTilingGivesBitwiseTheSameForwardAndAdjoint) {
       // Pipelined stages count their tiles; tiles shared by the team meet at the spinning barrier.
       EXPECT_EQ(fwd.ccode().find("pipe_done_") != std::string::npos, tiled == 1 && c.stages);
       EXPECT_EQ(fwd.ccode().find("tile_barrier_(tile_bar_") != std::string::npos, tiled == 1 && !c.stages);
-      ApplyArgs a = p.args();
-      a.threads = threads[run];
-      fwd.apply(a);
-      DiffRequest req;
-      req.parameters = {p.m->data()};
-      req.at_rest = true;
-      req.time_gather = c.time_gather;
-      DerivativeOperator adj = adjoint(p.eqs, req, o);
+      const Sweeps sw = run_forward_and_adjoint(p, fwd, o, threads[run], c.time_gather);
       // The level-scatter adjoint writes two levels of u_bar per step: left untiled (and still
       // the same results).
-      EXPECT_EQ(adj.op->ccode().find("x_tile") != std::string::npos, tiled == 1 && c.time_gather) << adj.op->ccode();
-      EXPECT_EQ(adj.op->ccode().find("pipe_done_") != std::string::npos, tiled == 1 && c.stages && c.time_gather);
-      EXPECT_EQ(adj.op->ccode().find("tile_barrier_(tile_bar_") != std::string::npos,
-                tiled == 1 && c.time_gather && !c.stages);
-      SparseTimeFunction recbar = SparseTimeFunction::from_data(adj.of("rec"));
-      recbar.set_data(std::span<const double>(test::random_vector(static_cast<std::size_t>(p.nt * 4), 9)));
-      adj.apply(a);
-      auto &r = results[run];
-      r.push_back(p.rec->get_data());
-      for (int b = 0; b < p.u->data()->nbuf; ++b) r.push_back(p.u->get_data(b));
-      r.push_back(SparseTimeFunction::from_data(adj.of("src")).get_data());
-      r.push_back(Function::from_data(adj.of("m")).get_data());
+      const std::string &code = sw.adjoint_code;
+      EXPECT_EQ(code.find("x_tile") != std::string::npos, tiled == 1 && c.time_gather) << code;
+      EXPECT_EQ(code.find("pipe_done_") != std::string::npos, tiled == 1 && c.stages && c.time_gather);
+      EXPECT_EQ(code.find("tile_barrier_(tile_bar_") != std::string::npos, tiled == 1 && c.time_gather && !c.stages);
+      const auto &r = results[run] = sw.results;
       double peak = 0;
       for (double v : r.back()) peak = std::max(peak, std::fabs(v));
       EXPECT_GT(peak, 0.0);
@@ -238,22 +252,9 @@ TEST(TimeSteppingAdjoint, TimeTiledSparseLoopsVisitEachTilesPointsWithTheSameRes
       // The receivers' loop (37 points) is listed, the sources' (23) too; untiled, neither.
       EXPECT_EQ(fwd.ccode().find("bkt1_list_") != std::string::npos, tiled) << fwd.ccode();
       EXPECT_EQ(fwd.ccode().find("pipe_done_") != std::string::npos, tiled && c.stages);
-      ApplyArgs a = p.args();
-      a.threads = threads[run];
-      fwd.apply(a);
-      DiffRequest req;
-      req.parameters = {p.m->data()};
-      req.at_rest = true;
-      DerivativeOperator adj = adjoint(p.eqs, req, o);
-      EXPECT_EQ(adj.op->ccode().find("bkt1_list_") != std::string::npos, tiled);
-      SparseTimeFunction recbar = SparseTimeFunction::from_data(adj.of("rec"));
-      recbar.set_data(std::span<const double>(test::random_vector(static_cast<std::size_t>(p.nt * 37), 9)));
-      adj.apply(a);
-      auto &r = results[run];
-      r.push_back(p.rec->get_data());
-      for (int b = 0; b < p.u->data()->nbuf; ++b) r.push_back(p.u->get_data(b));
-      r.push_back(SparseTimeFunction::from_data(adj.of("src")).get_data());
-      r.push_back(Function::from_data(adj.of("m")).get_data());
+      const Sweeps sw = run_forward_and_adjoint(p, fwd, o, threads[run]);
+      EXPECT_EQ(sw.adjoint_code.find("bkt1_list_") != std::string::npos, tiled);
+      const auto &r = results[run] = sw.results;
       for (const auto &v : r) {
         double peak = 0;
         for (double x : v) peak = std::max(peak, std::fabs(x));
