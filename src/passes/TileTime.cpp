@@ -22,7 +22,8 @@
 // the parts at the ends of the range also take what lies beyond them (halo corners).
 //
 // Applies to a time loop with one dense loop nest (its Parallel loop over x or x blocks) and
-// any number of sparse loops; everything else is left untiled. T = 8 steps, tiles W = 4 R wide
+// any number of sparse loops; everything else is left untiled. T = 8 steps (2D: 16, see
+// steps_per_tile), tiles W = 4 R wide
 // (at least 16): the planes a tile step touches, W + 2 R of them in every array, must stay in
 // the last-level cache until the next step; at 256^3 a plane is 280 KiB per array, so wider
 // tiles spill (32 MiB here). 256^3 order 8, 2 threads, `tenet bench forward` 4 interleaved
@@ -72,19 +73,25 @@
 namespace tenet {
 namespace {
 
-constexpr int kSteps = 8;  // time steps per tile
+// Time steps per tile, T: 8 in 3D; 16 in 2D, where a tile's planes are rows and the cache holds
+// more steps of them (2D 2001^2, same-process A/B against 8: order 4 forward 0.92-0.93x, the
+// adjoint with its gradient 0.82-0.87x, 4001 x 801 0.93x; order 8 0.97x forward, 0.94-0.98x
+// adjoint; 32 against 16: forward 0.96-1.02x). 3D, 16 made the reverse slower.
+int steps_per_tile(const Grid &g) { return g.ndim() == 2 ? 16 : 8; }
 
 // Stages along y (see the file comment): the least width of a stage, and so of a tile, for a
 // reach R; tiles aim at 40 rows (256^3 order 8, 2 threads: two stages of three 47-row tiles).
-std::int64_t least_stage_width(std::int64_t reach) { return std::max<std::int64_t>(1, (kSteps + 1) * reach); }
+std::int64_t least_stage_width(const Grid &g, std::int64_t reach) {
+  return std::max<std::int64_t>(1, (steps_per_tile(g) + 1) * reach);
+}
 constexpr std::int64_t kStageTileRows = 40;
 // The width tiles of a stage aim at: 3D, kStageTileRows rows; 2D, where y is the contiguous
 // dimension and a tile step's rows are vectors, as wide as possible: the whole run, so that a
 // stage splits in the two tiles the pipeline needs (codegen/CodeGenC.cpp). 2001^2 order 4:
 // tiles of 128, 256, about 500 columns, 0.267, 0.221, 0.216-0.236 s per 200 steps.
 std::int64_t stage_tile_width(const Grid &g, std::int64_t reach) {
-  if (g.ndim() == 2) return g.shape()[1] + (kSteps - 1) * reach;
-  return std::max(least_stage_width(reach), kStageTileRows);
+  if (g.ndim() == 2) return g.shape()[1] + (steps_per_tile(g) - 1) * reach;
+  return std::max(least_stage_width(g, reach), kStageTileRows);
 }
 
 struct Access {
@@ -269,11 +276,12 @@ class Tiler : public IRMutator {
     step.push_back(body);
     Stmt time_loop = s->backward ? make_for(t, te, tb, make_block(step), ForKind::Time, Expr(1), true)
                                  : make_for(t, tb, te, make_block(step), ForKind::Time, Expr(1), false);
-    const Expr skew_end = Expr((kSteps - 1) * reach_);
+    const int steps = steps_per_tile(g_);
+    const Expr skew_end = Expr((steps - 1) * reach_);
     if (stages_) {
       // Tiles at least (T + 1) R wide, so that two tiles with a whole tile between them touch
       // disjoint rows over a block of T steps.
-      const std::int64_t least = least_stage_width(reach_);
+      const std::int64_t least = least_stage_width(g_, reach_);
       auto n = std::make_shared<StmtNode>(*make_for(yt, cuts_[1].lo, cuts_[1].hi + skew_end, time_loop,
                                                     ForKind::Stages, Expr(stage_tile_width(g_, reach_)))
                                                 .get());
@@ -282,15 +290,15 @@ class Tiler : public IRMutator {
       time_loop = Stmt(std::move(n));
     }
     tile_var = xt;
-    block_skew = (kSteps - 1) * reach_;
+    block_skew = (steps - 1) * reach_;
     Stmt tiles = make_for(xt, cuts_[0].lo, cuts_[0].hi + skew_end, time_loop, ForKind::Serial, Expr(width));
-    Stmt block_end = make_define(te, s->backward ? max(s->min, tb - Expr(kSteps - 1)) : min(s->max, tb + Expr(kSteps - 1)),
+    Stmt block_end = make_define(te, s->backward ? max(s->min, tb - Expr(steps - 1)) : min(s->max, tb + Expr(steps - 1)),
                                  true);
     const std::string what = stages_ ? "run tile by tile along " + xn + " and, pipelined across the threads, along " + yn
                                      : "run tile by tile along " + xn;
-    return make_block({make_comment("time tiles: blocks of " + std::to_string(kSteps) + " steps, " + what + " (tiles " +
+    return make_block({make_comment("time tiles: blocks of " + std::to_string(steps) + " steps, " + what + " (tiles " +
                                     std::to_string(width) + " wide)"),
-                       make_for(tb, s->min, s->max, make_block({block_end, tiles}), ForKind::TimeTiles, Expr(kSteps),
+                       make_for(tb, s->min, s->max, make_block({block_end, tiles}), ForKind::TimeTiles, Expr(steps),
                                 s->backward)});
   }
 
@@ -441,7 +449,7 @@ void tile_time(Kernel &k, TimeTiling mode, int threads) {
   if (threads <= 0) threads = omp_get_max_threads();
   const std::int64_t reach_xy = std::max(a->reach, a->reach_y);
   const bool stages = a->y_tiles && threads > 1 &&
-                      (k.grid->shape()[1] + (kSteps - 1) * reach_xy) / least_stage_width(reach_xy) >=
+                      (k.grid->shape()[1] + (steps_per_tile(*k.grid) - 1) * reach_xy) / least_stage_width(*k.grid, reach_xy) >=
                           static_cast<std::int64_t>(threads);
   // More threads than processors: the threads sharing a tile step wait at its barrier for
   // others that are not running (2D 2001^2 order 4, 4 threads on 2 cores: 0.47 Gpts/s tiled

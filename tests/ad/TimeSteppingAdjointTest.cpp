@@ -171,9 +171,10 @@ Sweeps run_forward_and_adjoint(Acoustic &p, Operator &fwd, const OperatorOptions
 // Time tiling (passes/TileTime.cpp) runs the same operations on every point in the same
 // order: forward (in place, three buffers, the whole history) and adjoint with the gradient
 // give bitwise the results of untiled kernels, 2D and 3D, float32 and float64, several tiles
-// and a last block of fewer steps (30 steps in blocks of 8), on 1, 2 and 3 threads. Grids
+// and a last block of fewer steps (30 steps in blocks of 8, in 2D of 16), on 1, 2 and 3 threads. Grids
 // wide enough along y pipeline their tiles across the threads (stages along y, built for 2
-// threads; at least 9 R wide, so 11 rows hold 2 at order 2, and 23 columns in 2D at order 4):
+// threads; at least (T + 1) R wide, so in 3D (T = 8) 11 rows hold 2 at order 2, in 2D (T = 16)
+// 40 columns at order 4):
 // the same, also on 5 threads (more than the stages that fit: the others wait).
 TEST(TimeSteppingAdjoint, TimeTilingGivesBitwiseTheSameForwardAndAdjoint) {
   struct Case {
@@ -185,10 +186,10 @@ TEST(TimeSteppingAdjoint, TimeTilingGivesBitwiseTheSameForwardAndAdjoint) {
     bool stages = false;      // expected: tiles pipelined along y
   };
   for (const Case &c : {Case{{70, 23}, 8, false, true, DType::Float32}, Case{{70, 23}, 8, false, false, DType::Float64},
-                        Case{{70, 23}, 4, true, false, DType::Float64, true, true},
+                        Case{{70, 40}, 4, true, false, DType::Float64, true, true},
                         Case{{37, 11, 9}, 4, false, true, DType::Float64},
                         Case{{37, 11, 9}, 2, true, false, DType::Float32, true, true},
-                        Case{{70, 23}, 4, false, false, DType::Float64, false, true},
+                        Case{{70, 40}, 4, false, false, DType::Float64, false, true},
                         Case{{20, 150, 9}, 8, false, true, DType::Float32, true, true},
                         Case{{18, 120, 10}, 4, true, false, DType::Float64, true, true}}) {
     // Untiled on 2 threads; tiled on 2, 1, 3 and 5.
@@ -238,7 +239,7 @@ TEST(TimeSteppingAdjoint, TimeTiledSparseLoopsVisitEachTilesPointsWithTheSameRes
     int so;
     bool in_place, stages;
   };
-  for (const Case &c : {Case{{70, 23}, 4, true, true}, Case{{53, 17}, 8, false, false},
+  for (const Case &c : {Case{{70, 40}, 4, true, true}, Case{{53, 17}, 8, false, false},
                         Case{{37, 40, 9}, 4, true, true}}) {
     const int threads[] = {2, 2, 1, 3};
     std::vector<std::vector<double>> results[4];
