@@ -174,7 +174,7 @@ Sweeps run_forward_and_adjoint(Acoustic &p, Operator &fwd, const OperatorOptions
 // and a last block of fewer steps (30 steps in blocks of 8, in 2D of 16), on 1, 2 and 3 threads. Grids
 // wide enough along y pipeline their tiles across the threads (stages along y, built for 2
 // threads; at least (T + 1) R wide, so in 3D (T = 8) 11 rows hold 2 at order 2, in 2D (T = 16)
-// 40 columns at order 4):
+// 40 columns at order 4 and 80 at order 8):
 // the same, also on 5 threads (more than the stages that fit: the others wait).
 TEST(TimeSteppingAdjoint, TimeTilingGivesBitwiseTheSameForwardAndAdjoint) {
   struct Case {
@@ -187,6 +187,7 @@ TEST(TimeSteppingAdjoint, TimeTilingGivesBitwiseTheSameForwardAndAdjoint) {
   };
   for (const Case &c : {Case{{70, 23}, 8, false, true, DType::Float32}, Case{{70, 23}, 8, false, false, DType::Float64},
                         Case{{70, 40}, 4, true, false, DType::Float64, true, true},
+                        Case{{30, 80}, 8, false, true, DType::Float32, true, true},
                         Case{{37, 11, 9}, 4, false, true, DType::Float64},
                         Case{{37, 11, 9}, 2, true, false, DType::Float32, true, true},
                         Case{{70, 40}, 4, false, false, DType::Float64, false, true},
