@@ -13,13 +13,14 @@
 // overwrites in place must be at the point itself). Each point sees the same operations in the
 // same order as untiled, so results are bitwise the same.
 //
-// The threads share each tile step's part and meet after it at a spinning barrier
-// (codegen/CodeGenC.cpp: a tile step is microseconds of work, less than waking a sleeping
-// OpenMP thread costs).
+// Where stages along y do not fit (below), the threads share each tile step's part and meet
+// after it at a spinning barrier (codegen/CodeGenC.cpp: a tile step is microseconds of work,
+// less than waking a sleeping OpenMP thread costs).
 //
 // Sparse operations run after each tile step's part of the stencil, one thread, each write
 // (injection) and each interpolated value (by its cell) in the tile step whose part holds it;
-// the parts at the ends of the range also take what lies beyond them (halo corners).
+// the parts at the ends of the range also take what lies beyond them (halo corners). A tile
+// step visits only its x tile's points (listed once per call by codegen).
 //
 // Applies to a time loop with one dense loop nest (its Parallel loop over x or x blocks) and
 // any number of sparse loops; everything else is left untiled. T = 8 steps (2D: 16, see
