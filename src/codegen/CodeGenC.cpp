@@ -1,7 +1,6 @@
 #include "codegen/CodeGenC.h"
 
 #include <algorithm>
-#include <map>
 #include <set>
 #include <sstream>
 #include <unordered_map>
@@ -58,8 +57,6 @@ class Emitter {
           return;
         const Expr n = s->max - s->min;
         if (n.is_exact() && n.rational().is_integer() && n.rational().num < kBucketLeast) return;
-        const auto id = buckets_.size();
-        buckets_.emplace(s.get(), id);
         bucket_loops_.push_back(s);
       });
   }
@@ -436,16 +433,16 @@ class Emitter {
   // A loop's header and opening brace. A listed sparse loop (emit_buckets) runs over the points
   // of the current x tile, or over all of them where the lists could not be allocated.
   void emit_loop_open(std::ostringstream &o, const std::string &pad, const Stmt &s) {
-    auto it = buckets_.find(s.get());
-    if (it == buckets_.end()) {
+    auto it = std::find(bucket_loops_.begin(), bucket_loops_.end(), s);
+    if (it == bucket_loops_.end()) {
       emit_for_header(o, pad, s);
       o << pad << "{\n";
       return;
     }
-    const std::string b = "bkt" + std::to_string(it->second), v = name_of(s->var),
+    const std::string b = bucket_name(static_cast<std::size_t>(it - bucket_loops_.begin())), v = name_of(s->var),
                       lo = print_c_index(s->min, opts_), hi = print_c_index(s->max, opts_),
-                      x_m = name_of(k_.int_arg(IntArg::Role::DimMin, 0)->symbol),
-                      k = "(" + name_of(k_.tile_var) + " - " + x_m + ") / " + std::to_string(k_.tile_width);
+                      k = "(" + name_of(k_.tile_var) + " - " + x_bound(IntArg::Role::DimMin) + ") / " +
+                          std::to_string(k_.tile_width);
     o << pad << "for (long " << b << "_q_ = " << b << "_list_ ? " << b << "_start_[" << k << "] : " << lo << "; " << b
       << "_q_ < (" << b << "_list_ ? " << b << "_start_[" << k << " + 1] : " << hi << " + 1); " << b << "_q_++)\n"
       << pad << "{\n"
@@ -460,14 +457,13 @@ class Emitter {
   void emit_buckets(std::ostringstream &o, const std::string &pad) {
     if (bucket_loops_.empty()) return;
     const std::string p1 = pad + "  ", p2 = p1 + "  ", p3 = p2 + "  ";
-    const std::string x_m = name_of(k_.int_arg(IntArg::Role::DimMin, 0)->symbol),
-                      x_M = name_of(k_.int_arg(IntArg::Role::DimMax, 0)->symbol), w = std::to_string(k_.tile_width),
-                      skew = std::to_string(k_.tile_skew);
+    const std::string x_m = x_bound(IntArg::Role::DimMin), x_M = x_bound(IntArg::Role::DimMax),
+                      w = std::to_string(k_.tile_width), skew = std::to_string(k_.tile_skew);
     o << pad << "/* sparse loops: each x tile's points (tile k starts at " << x_m << " + " << w
       << " k; a point belongs to the tiles whose steps may own one of its statements) */\n";
     for (std::size_t i = 0; i < bucket_loops_.size(); ++i) {
       const Stmt &s = bucket_loops_[i];
-      const std::string b = "bkt" + std::to_string(i), v = name_of(s->var), lo = print_c_index(s->min, opts_),
+      const std::string b = bucket_name(i), v = name_of(s->var), lo = print_c_index(s->min, opts_),
                         hi = print_c_index(s->max, opts_);
       auto clamped = [&](const Expr &e) { return "MIN(MAX(" + print_c_index(e, opts_) + ", " + x_m + "), " + x_M + ") - " + x_m; };
       o << pad << "const long " << b << "_n_ = (" << x_M << " + " << skew << " - " << x_m << ") / " << w << " + 1;\n"
@@ -492,8 +488,12 @@ class Emitter {
 
   void free_buckets(std::ostringstream &o, const std::string &pad) {
     for (std::size_t i = 0; i < bucket_loops_.size(); ++i)
-      o << pad << "free(bkt" << i << "_start_);\n" << pad << "free(bkt" << i << "_list_);\n";
+      o << pad << "free(" << bucket_name(i) << "_start_);\n" << pad << "free(" << bucket_name(i) << "_list_);\n";
   }
+
+  // The C names of listed sparse loop i's arrays start with this; x_m or x_M's name.
+  static std::string bucket_name(std::size_t i) { return "bkt" + std::to_string(i); }
+  std::string x_bound(IntArg::Role role) { return name_of(k_.int_arg(role, 0)->symbol); }
 
   // Time-tiled kernels' waits (passes/TileTime.cpp). Pipelined tiles: each thread records, one
   // cache line each, the count of x tiles whose first and whose last y tile it has finished; a
@@ -907,8 +907,7 @@ class Emitter {
   // Sparse loops with more points than this are listed by x tile: a tile step visits its own
   // points only (below it, testing every point costs less than the lists).
   static constexpr std::int64_t kBucketLeast = 16;
-  std::map<const StmtNode *, std::size_t> buckets_;
-  std::vector<Stmt> bucket_loops_;
+  std::vector<Stmt> bucket_loops_;  ///< in the order their lists are named (bkt0, bkt1, ...)
   /// Arrays (one level each) larger than a last-level cache.
   static constexpr std::size_t kBeyondCache = std::size_t(32) << 20;
   CPrintOptions opts_;

@@ -278,7 +278,8 @@ class Tiler : public IRMutator {
     Stmt time_loop = s->backward ? make_for(t, te, tb, make_block(step), ForKind::Time, Expr(1), true)
                                  : make_for(t, tb, te, make_block(step), ForKind::Time, Expr(1), false);
     const int steps = steps_per_tile(g_);
-    const Expr skew_end = Expr((steps - 1) * reach_);
+    block_skew = (steps - 1) * reach_;
+    const Expr skew_end = Expr(block_skew);
     if (stages_) {
       // Tiles at least (T + 1) R wide, so that two tiles with a whole tile between them touch
       // disjoint rows over a block of T steps.
@@ -291,7 +292,6 @@ class Tiler : public IRMutator {
       time_loop = Stmt(std::move(n));
     }
     tile_var = xt;
-    block_skew = (steps - 1) * reach_;
     Stmt tiles = make_for(xt, cuts_[0].lo, cuts_[0].hi + skew_end, time_loop, ForKind::Serial, Expr(width));
     Stmt block_end = make_define(te, s->backward ? max(s->min, tb - Expr(steps - 1)) : min(s->max, tb + Expr(steps - 1)),
                                  true);
