@@ -5,9 +5,10 @@
 //    differentiation of the same equations. For random s and r, <F s, r> must equal <s, F^T r>
 //    to round-off.
 // 2. Taylor test of the FWI misfit J (summed over the shots, data from the true model) at the
-//    starting model m0, along a random perturbation dm of the physical domain, with the gradient
-//    g the planner's strategy computes: |J(m0 + h dm) - J(m0)| must shrink like h (slope 1 in
-//    log2 per halving of h) and |J(m0 + h dm) - J(m0) - h <g, dm>| like h^2 (slope 2).
+//    starting model m0, along a perturbation dm of the physical domain (random, plus as much
+//    along -g), with the gradient g the planner's strategy computes: |J(m0 + h dm) - J(m0)| must
+//    shrink like h (slope 1 in log2 per halving of h) and |J(m0 + h dm) - J(m0) - h <g, dm>| like
+//    h^2 (slope 2).
 //
 // Runs in float64 unless --dtype is given (float32 round-off hides the second-order term).
 // Prints the figures and PASS/FAIL; a failure exits non-zero with a message saying what failed.
@@ -205,6 +206,19 @@ void run(CheckOptions o) {
   const std::vector<char> mask = physical_mask(start);
   std::vector<double> dm = random_vector(m0.size(), 77);
   for (std::size_t k = 0; k < dm.size(); ++k) dm[k] = mask[k] ? dm[k] * o.perturbation * m0[k] : 0.0;
+  // Plus as much again along the gradient: a random dm alone can be nearly orthogonal to g, and
+  // then the h^2 term outweighs h <g, dm> at the larger h, so |J - J0| shows slope 2, not 1,
+  // however right g is. A wrong g still fails: the second-order residual keeps h <g_true - g, dm>.
+  {
+    double rn = 0, gn = 0;
+    for (std::size_t k = 0; k < dm.size(); ++k) {
+      rn += dm[k] * dm[k];
+      gn += mask[k] ? g[k] * g[k] : 0.0;
+    }
+    const double scale = gn > 0 ? std::sqrt(rn / gn) : 0.0;
+    for (std::size_t k = 0; k < dm.size(); ++k)
+      if (mask[k]) dm[k] -= scale * g[k];  // downhill, as an inversion steps
+  }
   const double j0 = objective(m0);
   const double gdm = dot(g, dm);
   say(s, "Taylor test of the misfit at the starting model (J0 = %.10e; the gradient's own misfit %.10e, relative "
@@ -227,7 +241,12 @@ void run(CheckOptions o) {
   p.m().set_data(std::span<const double>(m0));
   std::vector<double> s1, s2;
   nlohmann::json jtaylor = nlohmann::json::array();
-  int bad1 = 0, bad2 = 0;
+  // |J - J0| has slope 1 only where the first-order term outweighs the rest: at the larger h
+  // of a strongly curved misfit it is still bending, so slope 1 is judged where the
+  // second-order residual is under a quarter of it at both ends of the halving (at least half
+  // of them must be). Slope 2, which is what a wrong gradient breaks, is judged everywhere.
+  auto linear = [&](std::size_t i) { return r2[i] < 0.25 * r1[i]; };
+  int bad1 = 0, bad2 = 0, judged1 = 0;
   for (std::size_t i = 0; i < hs.size(); ++i) {
     double a = NAN, b = NAN;
     if (i > 0) {
@@ -235,10 +254,14 @@ void run(CheckOptions o) {
       b = std::log2(r2[i - 1] / r2[i]);
       s1.push_back(a);
       s2.push_back(b);
-      const bool ok1 = std::fabs(a - 1.0) <= o.slope_tolerance, ok2 = std::fabs(b - 2.0) <= 2 * o.slope_tolerance;
+      const bool judge1 = linear(i - 1) && linear(i);
+      const bool ok1 = !judge1 || std::fabs(a - 1.0) <= o.slope_tolerance,
+                 ok2 = std::fabs(b - 2.0) <= 2 * o.slope_tolerance;
+      judged1 += judge1;
       bad1 += !ok1;
       bad2 += !ok2;
-      say(s, "  %10.6f  %16.9e  %16.9e  %8.4f  %8.4f%s\n", hs[i], r1[i], r2[i], a, b, ok1 && ok2 ? "" : "  <- off");
+      say(s, "  %10.6f  %16.9e  %16.9e  %8.4f  %8.4f%s\n", hs[i], r1[i], r2[i], a, b,
+          !(ok1 && ok2) ? "  <- off" : judge1 ? "" : "  (first order not yet dominant: slope 1 not judged)");
     } else {
       say(s, "  %10.6f  %16.9e  %16.9e\n", hs[i], r1[i], r2[i]);
     }
@@ -247,7 +270,8 @@ void run(CheckOptions o) {
                        {"slope2", i ? nlohmann::json(b) : nlohmann::json(nullptr)}});
   }
   // Every halving must show the orders: slope 1 within the tolerance, slope 2 within twice it.
-  const bool taylor_pass = bad1 == 0 && bad2 == 0 && gdm != 0 && std::isfinite(gdm);
+  const bool few1 = 2 * judged1 < o.halvings;
+  const bool taylor_pass = bad1 == 0 && bad2 == 0 && !few1 && gdm != 0 && std::isfinite(gdm);
   if (!taylor_pass) {
     std::string list1, list2;
     for (double v : s1) list1 += internal::cat(list1.empty() ? "" : ", ", std::round(v * 100) / 100);
@@ -255,7 +279,10 @@ void run(CheckOptions o) {
     failures.push_back(internal::cat("the Taylor test failed: slopes of |J - J0| ", list1, " (want 1 +- ",
                                      o.slope_tolerance, "), of |J - J0 - h <g, dm>| ", list2, " (want 2 +- ",
                                      2 * o.slope_tolerance, ")", gdm == 0 ? "; <g, dm> is 0" : "",
-                                     ": the gradient is not the derivative of the misfit",
+                                     bad1 == 0 && bad2 == 0 && few1
+                                         ? ": inconclusive, the first-order term dominates in too few halvings (use a "
+                                           "smaller --perturbation or more --halvings)"
+                                         : ": the gradient is not the derivative of the misfit",
                                      f64 ? "" : " (or float32 round-off hides the second-order term: run the check in "
                                                 "float64, its default, or with a larger --perturbation)"));
   }

@@ -7,7 +7,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <span>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,7 +19,9 @@
 #include "Commands.h"
 #include "compress/Compressor.h"
 #include "compress/Metrics.h"
+#include "seismic/SeismicIO.h"
 #include "support/Error.h"
+#include "support/Shape.h"
 
 namespace tenet::cli {
 
@@ -28,6 +32,10 @@ double now() {
 }
 
 std::vector<std::uint8_t> read_file(const std::string &path) {
+  std::error_code ec;
+  TENET_USER_CHECK(std::filesystem::is_regular_file(path, ec), "input file '", path, "' ",
+                   std::filesystem::exists(path, ec) ? "is not a regular file (a directory?)" : "does not exist",
+                   "; give the path of a file");
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   TENET_USER_CHECK(in, "cannot open input file '", path, "'");
   std::streamoff size = in.tellg();
@@ -39,27 +47,8 @@ std::vector<std::uint8_t> read_file(const std::string &path) {
   return data;
 }
 
-void write_file_atomic(const std::string &path, const void *data, std::size_t size) {
-  std::string tmp = path + ".tmp-XXXXXX";
-  int fd = mkstemp(tmp.data());
-  TENET_USER_CHECK(fd >= 0, "cannot create a temporary file next to '", path, "' (is the folder writable?)");
-  const auto *p = static_cast<const std::uint8_t *>(data);
-  std::size_t left = size;
-  bool ok = true;
-  while (left > 0 && ok) {
-    ssize_t w = ::write(fd, p, left);
-    if (w <= 0) ok = false;
-    else {
-      p += w;
-      left -= static_cast<std::size_t>(w);
-    }
-  }
-  ok = ok && ::fsync(fd) == 0;
-  ok = (::close(fd) == 0) && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw Error(internal::cat("cannot write '", path, "' (disk full or not writable?); nothing was written"));
-  }
+void write_file_atomic(const std::string &path, const std::vector<std::uint8_t> &bytes, const char *what) {
+  write_bytes_atomically(path, std::span<const char>(reinterpret_cast<const char *>(bytes.data()), bytes.size()), what);
 }
 
 std::string shape_text(const std::vector<std::int64_t> &shape) {
@@ -77,17 +66,19 @@ nlohmann::json finite_or_text(double v) {
 void add_compress_commands(CLI::App &app) {
   struct Options {
     std::string codec = "sz", dims, dtype = "float32", in, out;
-    double tolerance = -1, tolerance_rel = -1, precision = -1, rate = -1;
+    double tolerance = 0, tolerance_rel = 0, precision = 0, rate = 0;
+    CLI::Option *tolerance_opt = nullptr, *tolerance_rel_opt = nullptr, *precision_opt = nullptr, *rate_opt = nullptr;
     bool lossless = false, json = false;
     int threads = 0;
   };
   auto opt = std::make_shared<Options>();
   CLI::App *c = app.add_subcommand("compress", "Compress a raw float array (little-endian, C order) into a .tnz file");
   c->add_option("--codec", opt->codec, "Codec: sz, zfp, zstd, none (default sz)");
-  c->add_option("--tolerance", opt->tolerance, "Absolute error bound on every element");
-  c->add_option("--tolerance-rel", opt->tolerance_rel, "Error bound relative to the value range (max - min)");
-  c->add_option("--precision", opt->precision, "zfp fixed precision: bit planes kept");
-  c->add_option("--rate", opt->rate, "zfp fixed rate: bits per value");
+  opt->tolerance_opt = c->add_option("--tolerance", opt->tolerance, "Absolute error bound on every element");
+  opt->tolerance_rel_opt =
+      c->add_option("--tolerance-rel", opt->tolerance_rel, "Error bound relative to the value range (max - min)");
+  opt->precision_opt = c->add_option("--precision", opt->precision, "zfp fixed precision: bit planes kept");
+  opt->rate_opt = c->add_option("--rate", opt->rate, "zfp fixed rate: bits per value");
   c->add_flag("--lossless", opt->lossless, "Bit-exact (zfp reversible, zstd, none)");
   c->add_option("--dims", opt->dims, "Shape, slowest first: NX | NY,NX | NZ,NY,NX")->required();
   c->add_option("--dtype", opt->dtype, "float32 (default) or float64");
@@ -96,14 +87,16 @@ void add_compress_commands(CLI::App &app) {
   c->add_option("input", opt->in, "Raw input file")->required();
   c->add_option("output", opt->out, "Compressed output file (.tnz)")->required();
   c->callback([opt] {
-    int given = (opt->tolerance >= 0) + (opt->tolerance_rel >= 0) + (opt->precision >= 0) + (opt->rate >= 0) +
-                opt->lossless;
+    // Given values are checked by make_compressor (a negative or NaN bound is an error, not "unset").
+    const bool tol = opt->tolerance_opt->count() > 0, rel = opt->tolerance_rel_opt->count() > 0,
+               prec = opt->precision_opt->count() > 0, rate = opt->rate_opt->count() > 0;
+    const int given = tol + rel + prec + rate + opt->lossless;
     TENET_USER_CHECK(given <= 1, "give only one of --tolerance, --tolerance-rel, --precision, --rate, --lossless");
     CompressionSettings s;
-    if (opt->tolerance >= 0) s = {CompressionMode::Absolute, opt->tolerance};
-    else if (opt->tolerance_rel >= 0) s = {CompressionMode::Relative, opt->tolerance_rel};
-    else if (opt->precision >= 0) s = {CompressionMode::Precision, opt->precision};
-    else if (opt->rate >= 0) s = {CompressionMode::Rate, opt->rate};
+    if (tol) s = {CompressionMode::Absolute, opt->tolerance};
+    else if (rel) s = {CompressionMode::Relative, opt->tolerance_rel};
+    else if (prec) s = {CompressionMode::Precision, opt->precision};
+    else if (rate) s = {CompressionMode::Rate, opt->rate};
     else if (opt->lossless) s = {CompressionMode::Lossless, 0};
     else {
       s = default_settings(opt->codec);  // also rejects unknown codecs
@@ -114,8 +107,7 @@ void add_compress_commands(CLI::App &app) {
     comp->set_threads(opt->threads);
     DType dtype = parse_dtype(opt->dtype);
     std::vector<std::int64_t> shape = parse_shape(opt->dims);
-    std::size_t count = 1;
-    for (auto d : shape) count *= static_cast<std::size_t>(d);
+    const auto count = static_cast<std::size_t>(value_count(shape, "--dims"));
     std::vector<std::uint8_t> raw = read_file(opt->in);
     TENET_USER_CHECK(raw.size() == count * dtype_size(dtype), "'", opt->in, "' has ", raw.size(),
                      " bytes but --dims ", opt->dims, " of ", dtype_name(dtype), " needs ", count * dtype_size(dtype),
@@ -123,7 +115,7 @@ void add_compress_commands(CLI::App &app) {
     double t0 = now();
     std::vector<std::uint8_t> packed = comp->compress(raw.data(), dtype, shape);
     double tc = now() - t0;
-    write_file_atomic(opt->out, packed.data(), packed.size());
+    write_file_atomic(opt->out, packed, "compressed file");
     if (!opt->json) return;
     std::vector<std::uint8_t> back(raw.size());
     t0 = now();
@@ -161,7 +153,7 @@ void add_compress_commands(CLI::App &app) {
     CompressedInfo info;
     std::vector<std::uint8_t> raw = decompress_any(packed, &info, dopt->threads);
     double td = now() - t0;
-    write_file_atomic(dopt->out, raw.data(), raw.size());
+    write_file_atomic(dopt->out, raw, "raw output file");
     if (!dopt->json) return;
     nlohmann::json j;
     j["codec"] = info.codec;

@@ -141,13 +141,16 @@ class Emitter {
     }
     o << "\n";
     // Decaying wavefields reach subnormal numbers, which cost ~100x in arithmetic; flush them
-    // to zero in every thread of the team (the main thread's mode is restored on return).
+    // to zero in every thread of the team (restored on return, below).
     o << "#if defined(__SSE__)\n  const unsigned int csr_ = _mm_getcsr();\n"
       << "  #pragma omp parallel\n  _mm_setcsr(_mm_getcsr() | 0x8040); /* FTZ | DAZ */\n#endif\n\n";
     emit(o, k_.body, 1);
     // Streaming stores outside a parallel nest's fence (none are expected) are fenced here.
     if (any_stream_) o << "#if defined(__SSE__)\n  _mm_sfence();\n#endif\n";
-    o << "#if defined(__SSE__)\n  _mm_setcsr(csr_);\n#endif\n";
+    // Every thread of the team gets the caller's flush modes back (OpenMP reuses its threads
+    // for the caller's own parallel code, which must not find denormals flushed).
+    o << "#if defined(__SSE__)\n  #pragma omp parallel\n  _mm_setcsr((_mm_getcsr() & ~0x8040u) | (csr_ & 0x8040u));\n"
+      << "  _mm_setcsr(csr_);\n#endif\n";
     o << "  return 0;\n}\n";
     return o.str();
   }

@@ -124,13 +124,14 @@ class CodecCompressor final : public Compressor {
     switch (settings_.mode) {
       case CompressionMode::Absolute: args.abs_bound = settings_.value; break;
       case CompressionMode::Relative:
-        args.abs_bound = hi >= lo ? settings_.value * (hi - lo) : 0.0;
+        // Scaled before subtracting: the range of +-DBL_MAX data overflows, and 0 * Inf is NaN.
+        args.abs_bound = hi >= lo ? settings_.value * hi - settings_.value * lo : 0.0;
         break;
       case CompressionMode::Precision:
       case CompressionMode::Rate: args.abs_bound = -1; break;
       case CompressionMode::Lossless: args.abs_bound = 0; break;
     }
-    // A range of +-DBL_MAX overflows to Inf; any finite bound that large means the same.
+    // A bound of Inf (a relative bound near 1 of +-DBL_MAX data) means the same as the largest finite one.
     if (args.abs_bound > std::numeric_limits<double>::max()) args.abs_bound = std::numeric_limits<double>::max();
     std::vector<std::uint8_t> out(internal::kHeaderBytes);
     switch (codec_.id) {

@@ -39,11 +39,22 @@ void collect(Kernel &k, const Expr &e) {
   });
 }
 
+// The grid every function of the equations lives on: one Grid object (each has its own
+// dimension and time symbols, so functions of two grids, even of one shape, cannot be mixed).
 const Grid &find_grid(const std::vector<Eq> &eqs) {
+  const FieldData *first = nullptr;
   for (const Eq &e : eqs)
     for (const Expr &x : {e.lhs, e.rhs})
-      for (const Expr &a : accesses(x))
-        if (const FieldData *f = field_of(a)) return f->grid;
+      for (const Expr &a : accesses(x)) {
+        const FieldData *f = field_of(a);
+        if (!f) continue;
+        if (!first) first = f;
+        TENET_USER_CHECK(f->grid == first->grid, "'", f->name(), "' and '", first->name(),
+                         "' live on different Grid objects; every function of one Operator must be created on the "
+                         "same Grid (a copy of the Grid object is the same grid, a second Grid of the same shape "
+                         "is not)");
+      }
+  if (first) return first->grid;
   throw Error("an Operator's equations must use at least one function on a grid");
 }
 

@@ -32,6 +32,10 @@ void check_compatible(const FieldData &want, const FieldData &got) {
                        want.npoint == got.npoint,
                    "shape mismatch: field '", got.name(), "' given for '", want.name(),
                    "' has another shape, halo or number of time buffers; create it like '", want.name(), "'");
+  TENET_USER_CHECK(want.saved == got.saved, "field '", got.name(), "' given for '", want.name(), "' ",
+                   got.saved ? "keeps its whole history (save)" : "cycles through modulo time buffers",
+                   " but the operator was built for one that ",
+                   want.saved ? "keeps its whole history; create it with the same save" : "cycles (save = 0)");
 }
 
 // Cell index and multilinear weights of every point of a sparse function.
@@ -113,6 +117,13 @@ Operator::Operator(std::vector<Eq> eqs, OperatorOptions opts) {
   lo.name = opts.name;
   lo.backward = opts.backward;
   kernel_ = lower(eqs, lo);
+  // Scalars are passed by name (ApplyArgs::scalars): two different symbols of one name, such as
+  // a Constant called "dt" beside the grid's time step, would silently take the same value.
+  std::set<std::string> scalar_seen;
+  for (const Expr &s : kernel_.scalar_args)
+    TENET_USER_CHECK(scalar_seen.insert(s->name).second, "two different scalars are named '", s->name,
+                     "' (a Constant of that name beside the grid's own time step or spacing symbol of that name?); ",
+                     "rename the Constant");
   run_pipeline(kernel_, opts.passes);
   source_ = generate_c(kernel_);
   build_seconds_ = since(t0);
@@ -235,9 +246,13 @@ Operator::Bound Operator::bind(const ApplyArgs &args) {
     TENET_USER_CHECK(args.time_M >= args.time_m, "missing or empty time range: time_m = ", args.time_m,
                      ", time_M = ", args.time_M, "; set ApplyArgs::time_M to the last time step to run");
     TENET_USER_CHECK(args.time_m >= 0, "time_m = ", args.time_m, " is negative; time steps start at 0");
+    // Kernels index levels t + offset and loop `t <= time_M`: both must stay far from overflow.
+    TENET_USER_CHECK(args.time_M <= (std::int64_t(1) << 60), "time_M = ", args.time_M,
+                     " is beyond the last time step Tenet can index (2^60)");
     b.steps = args.time_M - args.time_m + 1;
     const auto &offsets = time_offsets_;
-    for (const auto &d : b.data) {
+    for (std::size_t i = 0; i < b.data.size(); ++i) {
+      const FieldData *d = b.data[i].get();
       std::int64_t levels = 0;
       const char *what = "";
       if (d->kind == FieldKind::TimeFunction && d->saved) {
@@ -249,7 +264,7 @@ Operator::Bound Operator::bind(const ApplyArgs &args) {
       } else {
         continue;
       }
-      auto it = offsets.find(d->name());
+      auto it = offsets.find(kernel_.fields[i]->name());  // the offsets of the field `d` stands in for
       if (it == offsets.end()) continue;
       std::int64_t lo = args.time_m + it->second.first, hi = args.time_M + it->second.second;
       TENET_USER_CHECK(lo >= 0 && hi < levels, "time range [", args.time_m, ", ", args.time_M, "] accesses ",
@@ -281,6 +296,7 @@ Operator::Bound Operator::bind(const ApplyArgs &args) {
     auto it = args.scalars.find(s->name);
     if (it != args.scalars.end()) {
       TENET_USER_CHECK(std::isfinite(it->second), "argument '", s->name, "' = ", it->second, " is not finite");
+      TENET_USER_CHECK(s != g.dt() || it->second > 0, "the time step 'dt' = ", it->second, " must be positive");
       b.sa.push_back(it->second);
     } else if (s->default_value) {
       b.sa.push_back(*s->default_value);
@@ -410,6 +426,11 @@ void Operator::autotune(const ApplyArgs &args) {
 PerfReport Operator::apply(const ApplyArgs &args) {
   const int previous = omp_get_max_threads();
   TENET_USER_CHECK(args.threads >= 0, "threads = ", args.threads, " must be 0 (keep) or positive");
+  // Far more threads than processors only slow a kernel down, and OpenMP runtimes fail (or
+  // crash) creating tens of thousands.
+  const int most_threads = std::max(256, 8 * omp_get_num_procs());
+  TENET_USER_CHECK(args.threads <= most_threads, "threads = ", args.threads, " is more than ", most_threads,
+                   " (8 per processor, this machine has ", omp_get_num_procs(), "); use at most the processors' count");
   // Small grids run on one thread unless asked otherwise: a parallel region per time step
   // costs more than it saves below a few tens of thousands of points.
   int threads = args.threads;

@@ -11,7 +11,7 @@ namespace tenet {
 
 std::vector<std::int64_t> VelocityModel::padded_shape() const {
   std::vector<std::int64_t> s = shape;
-  for (auto &n : s) n += 2 * nbl;
+  for (auto &n : s) n += 2 * static_cast<std::int64_t>(nbl);
   return s;
 }
 double VelocityModel::vmin() const { return *std::min_element(velocity.begin(), velocity.end()); }

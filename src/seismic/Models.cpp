@@ -7,6 +7,7 @@
 #include <random>
 
 #include "support/Error.h"
+#include "support/Shape.h"
 
 namespace tenet {
 namespace {
@@ -16,11 +17,7 @@ using std::size_t;
 
 constexpr double kPi = 3.14159265358979323846;
 
-int64_t product(const std::vector<int64_t> &shape) {
-  int64_t n = 1;
-  for (auto s : shape) n *= s;
-  return n;
-}
+int64_t product(const std::vector<int64_t> &shape) { return value_count(shape, "model"); }
 
 void check_grid(const std::vector<int64_t> &shape, const std::vector<double> &spacing, int nbl, const char *fn) {
   TENET_USER_CHECK(shape.size() >= 2 && shape.size() <= 3, fn, ": give 2 or 3 dimensions (x, z or x, y, z), not ",
@@ -33,7 +30,11 @@ void check_grid(const std::vector<int64_t> &shape, const std::vector<double> &sp
     TENET_USER_CHECK(spacing[d] > 0 && std::isfinite(spacing[d]), fn, ": the spacing of dimension ", d,
                      " must be positive (m), not ", spacing[d]);
   }
-  TENET_USER_CHECK(nbl >= 0, fn, ": the absorbing layer width nbl must be >= 0, not ", nbl);
+  TENET_USER_CHECK(nbl >= 0 && nbl <= 100000, fn, ": the absorbing layer width nbl must be between 0 and 100000 points, not ",
+                   nbl);
+  std::vector<int64_t> padded(shape);
+  for (auto &n : padded) n += 2 * static_cast<int64_t>(nbl);
+  (void)value_count(padded, fn);
 }
 
 const char *axis_name(size_t d, size_t nd) {
@@ -202,7 +203,7 @@ std::vector<double> pad_edges(const std::vector<double> &physical, const std::ve
                    physical.size(), " values but the shape needs ", product(shape));
   const size_t nd = shape.size();
   std::vector<int64_t> ps(shape);
-  for (auto &n : ps) n += 2 * nbl;
+  for (auto &n : ps) n += 2 * static_cast<int64_t>(nbl);
   std::vector<double> out(static_cast<size_t>(product(ps)));
   for (size_t i = 0; i < out.size(); ++i) {
     size_t rest = i, src = 0, stride = 1;
@@ -220,7 +221,7 @@ std::vector<double> pad_edges(const std::vector<double> &physical, const std::ve
 
 std::vector<double> crop_padding(const std::vector<double> &padded, const std::vector<int64_t> &shape, int nbl) {
   std::vector<int64_t> ps(shape);
-  for (auto &n : ps) n += 2 * nbl;
+  for (auto &n : ps) n += 2 * static_cast<int64_t>(nbl);
   TENET_USER_CHECK(nbl >= 0 && static_cast<int64_t>(padded.size()) == product(ps), "crop_padding: the array has ",
                    padded.size(), " values but the padded shape needs ", product(ps));
   const size_t nd = shape.size();

@@ -19,6 +19,7 @@
 #include <segyio/segy.h>
 
 #include "support/Error.h"
+#include "support/Shape.h"
 
 namespace tenet {
 namespace {
@@ -29,11 +30,7 @@ using std::size_t;
 
 std::string errno_text(int e) { return std::strerror(e); }
 
-int64_t product(const std::vector<int64_t> &shape) {
-  int64_t n = 1;
-  for (auto s : shape) n *= s;
-  return n;
-}
+int64_t product(const std::vector<int64_t> &shape) { return value_count(shape, "array"); }
 
 std::string dims_text(const std::vector<int64_t> &shape) {
   std::string s;
@@ -115,8 +112,8 @@ std::string dict_value(const std::string &h, const std::string &key) {
   if (c == std::string::npos) return {};
   size_t b = h.find_first_not_of(" \t", c + 1);
   if (b == std::string::npos) return {};
-  if (h[b] == '(') {
-    size_t e = h.find(')', b);
+  if (h[b] == '(' || h[b] == '[') {  // numpy writes a tuple; a list means the same
+    size_t e = h.find(h[b] == '(' ? ')' : ']', b);
     return e == std::string::npos ? std::string() : h.substr(b, e - b + 1);
   }
   if (h[b] == '\'' || h[b] == '"') {
@@ -173,6 +170,20 @@ double text_number(const std::string &text, const std::string &key) {
   const size_t k = text.find(tag);
   if (k == std::string::npos) return std::nan("");
   const std::string rest = text.substr(k + tag.size(), 40);
+  char *end = nullptr;
+  const double v = std::strtod(rest.c_str(), &end);
+  return end == rest.c_str() ? std::nan("") : v;
+}
+
+// The number after `key` on our textual header's card that begins "TENET <card>" ("TENET NT
+// 100 NREC 40 SHOT 1": card NT, key NREC); NaN where the file has no such card.
+double card_number(const std::string &text, const std::string &card, const std::string &key) {
+  const size_t k = text.find("TENET " + card + " ");
+  if (k == std::string::npos) return std::nan("");
+  const std::string line = " " + text.substr(k + 6, 74);
+  const size_t at = line.find(" " + key + " ");
+  if (at == std::string::npos) return std::nan("");
+  const std::string rest = line.substr(at + key.size() + 2);
   char *end = nullptr;
   const double v = std::strtod(rest.c_str(), &end);
   return end == rest.c_str() ? std::nan("") : v;
@@ -514,7 +525,7 @@ Array read_npy(const std::string &path, NpyType *type) {
     throw fail(internal::cat("the array has ", a.shape.size(), " dimensions ", shape_s, "; Tenet reads 1 to 3"));
   for (auto n : a.shape)
     if (n == 0) throw fail(internal::cat("the array is empty (shape ", shape_s, ")"));
-  const int64_t count = product(a.shape);
+  const int64_t count = value_count(a.shape, internal::cat(".npy file '", path, "'"));
   const size_t data0 = hstart + hlen, need = static_cast<size_t>(count) * item;
   const size_t have = f.size() - data0;
   if (have < need)
@@ -565,7 +576,7 @@ Array read_raw_f32(const std::string &path, const std::vector<int64_t> &shape) {
   for (auto n : shape)
     TENET_USER_CHECK(n > 0, "raw file '", path, "': the dimensions ", dims_text(shape), " must all be positive");
   const std::vector<char> f = read_file(path, "raw float32 file");
-  const int64_t count = product(shape);
+  const int64_t count = value_count(shape, internal::cat("raw file '", path, "'"));
   if (static_cast<int64_t>(f.size()) != 4 * count)
     throw Error(internal::cat("raw float32 file '", path, "' has ", f.size(), " bytes",
                               f.size() % 4 == 0 ? internal::cat(" (", f.size() / 4, " values)") : std::string(
@@ -656,8 +667,20 @@ void write_segy_shot(const std::string &path, const ShotRecord &s) {
       "shot record");
 }
 
+// Files Tenet wrote say how many traces and samples they hold: a file cut at a trace boundary
+// is still valid SEG-Y, so only those counts tell that traces are missing.
+static void check_counts(const SegyIn &in, const std::string &path, const char *what, const char *card, const char *traces,
+                         const char *samples) {
+  const double nt = card_number(in.text(), card, traces), ns = card_number(in.text(), card, samples);
+  TENET_USER_CHECK(!std::isfinite(nt) || nt == in.traces(), what, " '", path, "': its textual header says ", traces, " ",
+                   nt, " traces but the file holds ", in.traces(), "; it was cut short, added to or damaged: write it again");
+  TENET_USER_CHECK(!std::isfinite(ns) || ns == in.samples(), what, " '", path, "': its textual header says ", samples,
+                   " ", ns, " samples per trace but the traces hold ", in.samples(), "; write it again");
+}
+
 ShotRecord read_segy_shot(const std::string &path) {
   SegyIn in(path, "shot record");
+  check_counts(in, path, "shot record", "NT", "NREC", "NT");
   ShotRecord s;
   s.nt = in.samples();
   s.nrec = in.traces();
@@ -745,6 +768,7 @@ void write_segy_model(const std::string &path, const std::vector<int64_t> &shape
 
 SegyModel read_segy_model(const std::string &path) {
   SegyIn in(path, "SEG-Y model");
+  check_counts(in, path, "SEG-Y model", "NX", "NX", "NZ");
   SegyModel m;
   m.shape = {in.traces(), in.samples()};
   m.values.resize(static_cast<size_t>(in.traces()) * static_cast<size_t>(in.samples()));

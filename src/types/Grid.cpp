@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "support/Error.h"
+#include "support/Shape.h"
 
 namespace tenet {
 
@@ -24,6 +25,7 @@ Grid::Grid(std::vector<std::int64_t> shape, std::vector<double> extent, DType dt
     d->dims.push_back(symbol(names[n - 1][i], SymbolKind::Dimension));
     d->spacings.push_back(symbol(std::string("h_") + names[n - 1][i], SymbolKind::Scalar));
   }
+  (void)value_count(shape, "Grid");
   d->shape = std::move(shape);
   d->extent = std::move(extent);
   d->origin = std::move(origin);

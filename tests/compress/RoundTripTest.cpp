@@ -231,6 +231,27 @@ TEST(compress_nonfinite, AllNaNArray) {
   EXPECT_EQ(0, std::memcmp(data.data(), back.data(), 400));
 }
 
+// float64 data spanning +-DBL_MAX: its range overflows to Inf, and a relative bound of 0 must
+// still mean exact (it once became 0 * Inf = NaN, stored in the header, and sz then called
+// its own output corrupt).
+TEST(compress_roundtrip, RelativeBoundOfARangeBeyondDoubleMax) {
+  const double big = std::numeric_limits<double>::max();
+  std::vector<double> data(100);
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = (i % 2 ? big : -big) * (1.0 - 1e-3 * static_cast<double>(i % 7));
+  for (const char *codec : {"sz", "zfp", "zstd", "none"}) {
+    for (double rel : {0.0, 1e-3}) {
+      SCOPED_TRACE(std::string(codec) + " relative " + std::to_string(rel));
+      double bound = -1;
+      const double err = round_trip<double>(codec, {CompressionMode::Relative, rel}, data, {100}, &bound);
+      EXPECT_TRUE(std::isfinite(bound) && bound >= 0) << "stored bound " << bound;
+      if (rel == 0) {
+        EXPECT_EQ(bound, 0.0);
+      }
+      EXPECT_LE(err, bound);
+    }
+  }
+}
+
 TEST(compress_errors, UnknownCodecListsAvailable) {
   try {
     make_compressor("sz3");

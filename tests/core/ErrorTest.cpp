@@ -1,6 +1,8 @@
 // Every user mistake gives a clear tenet::Error naming the culprit, never a crash.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -267,6 +269,64 @@ TEST(core_Errors, BadGridsAndNames) {
   Grid g({11}, {1.});
   EXPECT_MENTIONS(error_message([&] { Function f("bad name", g, 2); }), "bad name");
   EXPECT_MENTIONS(error_message([&] { Operator op(std::vector<Eq>{}); }), "at least one");
+}
+
+TEST(core_Errors, SizesWhoseProductOverflowsAreRejected) {
+  // 2^62 x 4 multiplies to 0 in 64 bits, (2^62 + 1) x 4 x 4 to 16: both once made buffers too small.
+  EXPECT_MENTIONS(error_message([] { Grid g({std::int64_t(1) << 62, 4}, {1., 1.}); }), "2^40");
+  EXPECT_MENTIONS(error_message([] { Grid g({(std::int64_t(1) << 62) + 1, 4, 4}, {1., 1., 1.}); }), "2^40");
+}
+
+TEST(core_Errors, TimeRangeNearTheEndOfInt64) {
+  Acoustic a;
+  Operator op({a.eq});
+  ApplyArgs args;
+  args.scalars["dt"] = 1.0;
+  args.time_m = std::numeric_limits<std::int64_t>::max() - 2;
+  args.time_M = std::numeric_limits<std::int64_t>::max();
+  EXPECT_MENTIONS(error_message([&] { op.apply(args); }), "time_M");
+}
+
+TEST(core_Errors, TimeStepMustBePositive) {
+  Acoustic a;
+  Operator op({a.eq});
+  ApplyArgs args;
+  args.time_M = 2;
+  for (double dt : {0.0, -1e-3}) {
+    args.scalars["dt"] = dt;
+    EXPECT_MENTIONS(error_message([&] { op.apply(args); }), "must be positive");
+  }
+}
+
+TEST(core_Errors, ConstantNamedLikeTheTimeStep) {
+  Acoustic a;
+  Constant c("dt", 2.0);  // would silently take ApplyArgs::scalars["dt"]
+  std::string msg = error_message([&] { Operator op({Eq(a.u.forward(), a.eq.rhs * Expr(c))}); });
+  EXPECT_MENTIONS(msg, "'dt'");
+  EXPECT_MENTIONS(msg, "rename");
+}
+
+TEST(core_Errors, SavedFieldCannotStandInForACyclingOne) {
+  Acoustic a;
+  Operator op({a.eq});
+  TimeFunctionOptions o;
+  o.save = 3;  // as many levels as u's modulo buffers: same allocation, other meaning
+  TimeFunction saved("u_saved", a.g, 4, o);
+  ApplyArgs args;
+  args.scalars["dt"] = 1.0;
+  args.time_M = 10;
+  args.fields["u"] = saved.data();
+  std::string msg = error_message([&] { op.apply(args); });
+  EXPECT_MENTIONS(msg, "u_saved");
+  EXPECT_MENTIONS(msg, "history");
+}
+
+TEST(core_Errors, TimeFunctionsOnTwoGridsOfOneShape) {
+  Grid g1({21, 21}, {1., 1.}, DType::Float64), g2({21, 21}, {1., 1.}, DType::Float64);
+  TimeFunction u("u_one", g1, 2), v("v_two", g2, 2);
+  std::string msg = error_message([&] { Operator op({Eq(u.forward(), Expr(u) + 1), Eq(v.forward(), Expr(v) + Expr(u))}); });
+  EXPECT_MENTIONS(msg, "v_two");
+  EXPECT_MENTIONS(msg, "Grid");
 }
 
 }  // namespace

@@ -5,6 +5,11 @@
 #include <cstring>
 #include <vector>
 
+#include <omp.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
+
 #include "AcousticFixture.h"
 
 namespace tenet {
@@ -41,6 +46,27 @@ TEST_P(Threads, OneAndTwoThreadsGiveBitwiseIdenticalResults) {
 INSTANTIATE_TEST_SUITE_P(core_Acoustic, Threads,
                          ::testing::Values(Case{2, 61, DType::Float32}, Case{3, 29, DType::Float32},
                                            Case{2, 61, DType::Float64}, Case{3, 29, DType::Float64}));
+
+#if defined(__SSE__)
+// Kernels flush subnormals to zero in every thread they run on; OpenMP then reuses those
+// threads for the caller's own parallel code, which must find its own modes again (a leaked
+// DAZ made an error-bounded compressor change subnormal values at bound 0).
+TEST(Threads, KernelsLeaveEveryThreadsFlushModesAsTheyFoundThem) {
+  test::AcousticSetup s(2, 61, DType::Float32);
+  Operator op(s.eqs);
+  auto modes = [] {
+    std::vector<unsigned> m(4, 99);
+#pragma omp parallel num_threads(4)
+    m[static_cast<std::size_t>(omp_get_thread_num())] = _mm_getcsr() & 0x8040u;
+    return m;
+  };
+  const std::vector<unsigned> before = modes();
+  ASSERT_EQ(before, std::vector<unsigned>(4, 0u)) << "the test expects the default modes (no FTZ, no DAZ)";
+  op.apply(s.args(4));
+  EXPECT_EQ(modes(), before) << "FTZ/DAZ left set in a worker thread";
+  EXPECT_EQ(_mm_getcsr() & 0x8040u, 0u) << "FTZ/DAZ left set in the calling thread";
+}
+#endif
 
 }  // namespace
 }  // namespace tenet

@@ -220,6 +220,20 @@ TEST_F(seismic_io, NpyWrongDimensionsAndTrailingBytesAreReported) {
   EXPECT_NE(error_of([&] { read_npy(path("nodict.npy")); }).find("not a Python dict"), std::string::npos);
 }
 
+TEST_F(seismic_io, NpyShapesWhoseProductOverflowsAreRefused) {
+  // 8 x 8 x (2^62 + 1) multiplies to 64 in 64 bits: 256 data bytes would have passed the size check.
+  write_bytes(path("wrap.npy"),
+              npy_with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (8, 8, 4611686018427387905), }", 256));
+  const std::string e = error_of([&] { read_npy(path("wrap.npy")); });
+  EXPECT_NE(e.find("2^40"), std::string::npos) << e;
+  EXPECT_NE(e.find("wrap.npy"), std::string::npos) << e;
+}
+
+TEST_F(seismic_io, NpyShapeWrittenAsAListReads) {
+  write_bytes(path("l.npy"), npy_with_header("{'descr': '<f4', 'fortran_order': False, 'shape': [3, 2], }", 24));
+  EXPECT_EQ(read_npy(path("l.npy")).shape, (std::vector<std::int64_t>{3, 2}));
+}
+
 TEST_F(seismic_io, MissingFileNamesThePath) {
   const std::string e = error_of([&] { read_npy(path("nope.npy")); });
   EXPECT_NE(e.find("nope.npy"), std::string::npos) << e;
@@ -361,6 +375,25 @@ TEST_F(seismic_io, SegyWrongTraceLengthIsReported) {
   e = error_of([&] { read_segy_shot(path("cut.sgy")); });
   EXPECT_NE(e.find("truncated"), std::string::npos) << e;
   EXPECT_NE(e.find("cut.sgy"), std::string::npos) << e;
+}
+
+// A file cut (or extended) at a trace boundary is valid SEG-Y; the counts in our textual header
+// tell that traces are missing.
+TEST_F(seismic_io, SegyFilesCutAtATraceBoundaryAreReported) {
+  write_segy_shot(path("shot.sgy"), make_shot(2, 100, 5, 1.0));
+  const std::string b = read_bytes(path("shot.sgy"));
+  const size_t trace = 240 + 4 * 100;
+  write_bytes(path("short.sgy"), b.substr(0, b.size() - trace));
+  std::string e = error_of([&] { read_segy_shot(path("short.sgy")); });
+  EXPECT_NE(e.find("NREC 5"), std::string::npos) << e;
+  EXPECT_NE(e.find("holds 4"), std::string::npos) << e;
+  std::vector<double> v(30 * 20, 2.0);
+  write_segy_model(path("model.sgy"), {30, 20}, v, 10, 10);
+  const std::string m = read_bytes(path("model.sgy"));
+  write_bytes(path("long.sgy"), m + m.substr(m.size() - (240 + 4 * 20)));
+  e = error_of([&] { read_segy_model(path("long.sgy")); });
+  EXPECT_NE(e.find("NX 30"), std::string::npos) << e;
+  EXPECT_NE(e.find("holds 31"), std::string::npos) << e;
 }
 
 TEST_F(seismic_io, SegyNonSegyFilesAreReported) {
