@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "BenchCommon.h"
+#include "Survey.h"
 #include "Commands.h"
 #include "ad/Differentiate.h"
 #include "seismic/Acoustic.h"
@@ -111,6 +112,7 @@ void run_bench_adjoint(const BenchOptions &o, int reps) {
 
 struct GradientBenchOptions {
   int checkpoints = 0;
+  std::string memory_text;  ///< --memory as given
   std::size_t memory = 0;
   int disk_checkpoints = 0;
   std::string disk_dir;
@@ -314,8 +316,8 @@ void add_bench_adjoint_commands(CLI::App &bench) {
     auto reps = std::make_shared<int>(2);
     CLI::App *c = bench.add_subcommand("adjoint", "Acoustic adjoint step against the forward step (and with gradient accumulation), same run");
     add_bench_options(c, *o, true);
-    c->add_option("--repeat", *reps, "interleaved repetitions (best of each is kept)")->capture_default_str();
-    c->callback([o, reps] { run_bench_adjoint(*o, std::max(1, *reps)); });
+    c->add_option("--repeat", *reps, "interleaved repetitions (best of each is kept)")->capture_default_str()->check(kPositive);
+    c->callback([o, reps] { run_bench_adjoint(*o, *reps); });
   }
   {
     auto o = std::make_shared<BenchOptions>();
@@ -324,15 +326,17 @@ void add_bench_adjoint_commands(CLI::App &bench) {
                                                    "history in memory or checkpointed");
     add_bench_options(c, *o);
     c->add_option("--checkpoints", go->checkpoints, "checkpointed gradient with Revolve and this many memory snapshots "
-                                                    "(the initial state included)");
-    c->add_option("--memory", go->memory, "checkpointed gradient with Revolve in this many bytes of memory");
-    c->add_option("--disk-checkpoints", go->disk_checkpoints, "add this many disk snapshots (two-level schedule)");
+                                                    "(the initial state included)")->check(kPositive);
+    c->add_option("--memory", go->memory_text, "checkpointed gradient with Revolve in this much memory, e.g. 512MiB");
+    c->add_option("--disk-checkpoints", go->disk_checkpoints, "add this many disk snapshots (two-level schedule)")
+        ->check(kPositive);
     c->add_option("--disk-dir", go->disk_dir, "directory for disk checkpoints (default: the temporary directory)");
     c->add_option("--write-cost", go->write_cost, "disk write cost in forward steps (two-level schedule)")->capture_default_str();
     c->add_option("--read-cost", go->read_cost, "disk read cost in forward steps (two-level schedule)")->capture_default_str();
-    c->add_option("--repeat", go->reps, "interleaved repetitions (best of each is kept)")->capture_default_str();
+    c->add_option("--repeat", go->reps, "interleaved repetitions (best of each is kept)")->capture_default_str()->check(kPositive);
     c->callback([o, go] {
-      go->reps = std::max(1, go->reps);
+      if (!go->memory_text.empty()) go->memory = parse_bytes(go->memory_text, "--memory");
+      TENET_USER_CHECK(go->disk_dir.empty() || go->disk_checkpoints > 0, "--disk-dir needs --disk-checkpoints");
       run_bench_gradient(*o, *go);
     });
   }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "BenchCommon.h"
+#include "Survey.h"
 #include "Commands.h"
 
 namespace tenet::cli {
@@ -69,8 +70,8 @@ void add_bench_forward_command(CLI::App &bench) {
   auto reps = std::make_shared<int>(3);
   CLI::App *c = bench.add_subcommand("forward", "Acoustic forward throughput against a same-run streaming baseline");
   add_bench_options(c, *o, true);
-  c->add_option("--repeat", *reps, "interleaved repetitions (best of each is kept)")->capture_default_str();
-  c->callback([o, reps] { run_bench(*o, std::max(1, *reps)); });
+  c->add_option("--repeat", *reps, "interleaved repetitions (best of each is kept)")->capture_default_str()->check(kPositive);
+  c->callback([o, reps] { run_bench(*o, *reps); });
 }
 
 }  // namespace tenet::cli

@@ -139,6 +139,10 @@ void run(CheckOptions o) {
   TENET_USER_CHECK(o.halvings >= 2 && o.halvings <= 20, "--halvings ", o.halvings, ": use 2 to 20");
   TENET_USER_CHECK(o.perturbation > 0 && o.perturbation < 0.5, "--perturbation ", o.perturbation,
                    ": use a relative size in (0, 0.5), e.g. 0.01");
+  TENET_USER_CHECK(o.slope_tolerance > 0 && o.slope_tolerance < 0.5, "--slope-tolerance ", o.slope_tolerance,
+                   ": use a value in (0, 0.5), e.g. 0.15");
+  TENET_USER_CHECK(o.dot_tolerance >= 0 && o.dot_tolerance < 1, "--dot-tolerance ", o.dot_tolerance,
+                   ": use a relative gap in [0, 1) (0 for the default)");
   VelocityModel truth = survey_model(s);
   VelocityModel start = starting_model(s, truth);
   const auto sources = survey_sources(s, truth);
@@ -194,6 +198,10 @@ void run(CheckOptions o) {
     for (std::size_t k = 0; k < g.size(); ++k) g[k] += r.gradient[k];
     jg += r.misfit;
   }
+  // Data that the starting model reproduces exactly leave nothing to test: J = 0 and g = 0.
+  TENET_USER_CHECK(jg > 0, "the starting model reproduces the observed data exactly (misfit ", jg,
+                   "), so the gradient is zero and the Taylor test has nothing to measure; start from another model "
+                   "(--smooth > 0, or a --model whose smoothed version differs)");
   if (o.wrong_adjoint)
     for (double &v : g) v = -v;
   auto objective = [&](const std::vector<double> &m) {

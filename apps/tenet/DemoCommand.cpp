@@ -2,10 +2,10 @@
 // model, the shot record and a wavefield snapshot as PNG images, and a JSON summary.
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "Commands.h"
+#include "Survey.h"
 #include "seismic/Acoustic.h"
 #include "seismic/Image.h"
 #include "support/Error.h"
@@ -23,16 +23,6 @@ struct DemoOptions {
   double tn = 1500.0;
   std::string dtype = "float32";
 };
-
-void write_text_atomically(const std::string &path, const std::string &text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp);
-    f << text;
-    if (!f) throw Error(internal::cat("cannot write ", path));
-  }
-  std::filesystem::rename(tmp, path);
-}
 
 void run_demo(const DemoOptions &o) {
   TENET_USER_CHECK(o.shape.size() == 2, "--shape takes two sizes, NX,NZ");
@@ -84,7 +74,7 @@ void run_demo(const DemoOptions &o) {
                       {"jit_seconds", p.op().jit_seconds()},
                       {"snapshot_time_ms", static_cast<double>(mid + 1) * p.dt()},
                       {"outputs", {model_png, shot_png, snap_png}}};
-  write_text_atomically(summary, j.dump(2) + "\n");
+  write_text_atomically(summary, j.dump(2) + "\n", "demo summary");
   std::printf("  modelled in %.3f s (%.3f billion points/s)\n", seconds, gpts);
   std::printf("  wrote %s (velocity), %s (shot record), %s (wavefield at %.0f ms), %s\n", model_png.c_str(),
               shot_png.c_str(), snap_png.c_str(), static_cast<double>(mid + 1) * p.dt(), summary.c_str());

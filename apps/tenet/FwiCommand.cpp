@@ -45,13 +45,18 @@ void write_model_png(const std::string &path, const VelocityModel &m, double lo,
 
 void run(const FwiOptions &o) {
   const SurveyOptions &s = o.survey;
-  ensure_directory(s.out);
   TENET_USER_CHECK(o.iterations >= 1, "--iterations must be at least 1");
   TENET_USER_CHECK(o.method == "lbfgs" || o.method == "gd", "--method '", o.method, "': use lbfgs or gd");
-  TENET_USER_CHECK(o.vmin > 0 && o.vmax > o.vmin, "--vmin/--vmax: need 0 < vmin < vmax (got ", o.vmin, ", ", o.vmax, ")");
+  TENET_USER_CHECK(o.vmin >= 0.05 && o.vmax > o.vmin && o.vmax <= 20, "--vmin/--vmax: need 0.05 <= vmin < vmax <= 20 km/s (got ",
+                   o.vmin, ", ", o.vmax, ")");
   VelocityModel truth = survey_model(s);
   TENET_USER_CHECK(truth.shape.size() == 2, "tenet fwi runs 2D models (3D works through the library API)");
   VelocityModel start = starting_model(s, truth);
+  if (start.vmin() < o.vmin || start.vmax() > o.vmax)
+    std::fprintf(stderr,
+                 "tenet fwi: warning: the starting model spans %.3g to %.3g km/s, beyond --vmin %.3g / --vmax %.3g: "
+                 "the inversion clips it to the bounds from its first step\n",
+                 start.vmin(), start.vmax(), o.vmin, o.vmax);
   FwiConfig c;
   c.true_model = truth;
   c.initial_model = start;
@@ -84,6 +89,7 @@ void run(const FwiOptions &o) {
   say(s, "%s\n", plan.explanation.c_str());
 
   const double lo = std::min(o.vmin, truth.vmin()), hi = std::max(truth.vmax(), start.vmax());
+  ensure_directory(s.out);  // after every check, so that a mistake leaves no empty output behind
   const std::string d = s.out + "/";
   write_model_png(d + "true_model.png", truth, lo, hi);
   write_model_png(d + "initial_model.png", start, lo, hi);
@@ -162,17 +168,12 @@ void run(const FwiOptions &o) {
         {"predicted_recomputed_steps_per_gradient", plan.recomputed_steps}}},
       {"outputs", {d + "true_model.png", d + "initial_model.png", d + "inverted_model.png", d + "gradient.png",
                    d + "misfit.png", d + "summary.json"}}};
-  write_atomically(d + "summary.json", [&](const std::string &tmp) {
-    FILE *f = std::fopen(tmp.c_str(), "w");
-    TENET_USER_CHECK(f != nullptr, "cannot write ", tmp);
-    std::string text = j.dump(2) + "\n";
-    bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-    ok = std::fclose(f) == 0 && ok;
-    TENET_USER_CHECK(ok, "writing ", tmp, " failed");
-  });
-  say(s, "misfit %.6g -> %.6g (%.1fx lower) in %.1f s; model rms error %.3f -> %.3f km/s\n",
-      r.history.front().misfit, r.history.back().misfit, reduction, r.seconds, std::sqrt(e0 / tv.size()),
-      std::sqrt(e1 / tv.size()));
+  write_text_atomically(d + "summary.json", j.dump(2) + "\n", "fwi summary");
+  const std::string lower = r.history.back().misfit > 0 ? internal::cat(" (", std::round(reduction * 10) / 10, "x lower)")
+                            : r.history.front().misfit > 0 ? std::string(" (to zero)")
+                                                           : std::string(" (the data match the starting model)");
+  say(s, "misfit %.6g -> %.6g%s in %.1f s; model rms error %.3f -> %.3f km/s\n", r.history.front().misfit,
+      r.history.back().misfit, lower.c_str(), r.seconds, std::sqrt(e0 / tv.size()), std::sqrt(e1 / tv.size()));
   say(s, "wrote %strue_model.png, initial_model.png, inverted_model.png, gradient.png, misfit.png, summary.json "
          "and the model after each iteration (.npy)\n", d.c_str());
 }

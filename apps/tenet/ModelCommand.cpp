@@ -1,6 +1,7 @@
 // `tenet model`: the velocity model (built-in or from a file) and the smoothed starting model
 // as PNG and .npy (and SEG-Y with --segy) under --out, with the grid's points per wavelength
 // and the time step it allows.
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -39,12 +40,18 @@ void run(const ModelOptions &o) {
   install_interrupt_handler();
   VelocityModel truth = survey_model(s);
   VelocityModel start = starting_model(s, truth);
-  ensure_directory(s.out);
+  TENET_USER_CHECK(!o.segy || truth.shape.size() == 2, "--segy: SEG-Y models are 2D sections; this model is 3D "
+                   "(leave out --segy: the .npy files hold it)");
 
   std::string dims;
   for (std::size_t d = 0; d < truth.shape.size(); ++d) dims += internal::cat(d ? " x " : "", truth.shape[d]);
-  say(s, "tenet model: %s, %s points at %g m (+%d absorbing points per side), %.3f .. %.3f km/s\n", s.model.c_str(),
-      dims.c_str(), s.spacing, truth.nbl, truth.vmin(), truth.vmax());
+  // The model's own spacings (a SEG-Y file carries them): one figure where they are all equal.
+  const auto &sp = truth.spacing;
+  std::string spacing = internal::cat(sp[0]);
+  if (std::any_of(sp.begin(), sp.end(), [&](double h) { return h != sp[0]; }))
+    for (std::size_t d = 1; d < sp.size(); ++d) spacing += internal::cat(" x ", sp[d]);
+  say(s, "tenet model: %s, %s points at %s m (+%d absorbing points per side), %.3f .. %.3f km/s\n", s.model.c_str(),
+      dims.c_str(), spacing.c_str(), truth.nbl, truth.vmin(), truth.vmax());
 
   // The survey's geometry, checked against the model (so that --depth errors show here too).
   const auto sources = survey_sources(s, truth);
@@ -67,6 +74,7 @@ void run(const ModelOptions &o) {
 
   // One colour scale for both models.
   const double lo = std::min(truth.vmin(), start.vmin()), hi = std::max(truth.vmax(), start.vmax());
+  ensure_directory(s.out);  // after every check, so that a mistake leaves no empty output
   const std::string d = s.out + "/";
   std::vector<std::string> written;
   write_model_files(d + "true_model", truth, o.segy, lo, hi, written);

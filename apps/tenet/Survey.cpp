@@ -11,11 +11,14 @@
 #include <filesystem>
 #include <memory>
 
+#include <omp.h>
+
 #include "checkpoint/Schedule.h"
 #include "seismic/Geometry.h"
 #include "seismic/Image.h"
 #include "seismic/Models.h"
 #include "seismic/SeismicIO.h"
+#include "support/DType.h"
 #include "support/Error.h"
 
 namespace tenet::cli {
@@ -38,7 +41,7 @@ static CLI::Validator sign_check(bool zero_ok) {
       },
       zero_ok ? "NONNEGATIVE" : "POSITIVE");
 }
-static const CLI::Validator kPositive = sign_check(false), kNonNegative = sign_check(true);
+const CLI::Validator kPositive = sign_check(false), kNonNegative = sign_check(true);
 
 void apply_config_file(CLI::App *c, const std::string &path) {
   std::error_code ec;
@@ -123,14 +126,35 @@ void say(const SurveyOptions &o, const char *fmt, ...) {
   std::fflush(stdout);
 }
 
-void ensure_directory(const std::string &dir) {
+void ensure_directory(const std::string &dir, const char *option) {
+  TENET_USER_CHECK(!dir.empty(), option, ": the directory name is empty");
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  TENET_USER_CHECK(std::filesystem::is_directory(dir), "--out: cannot create the directory '", dir, "' (",
+  TENET_USER_CHECK(std::filesystem::is_directory(dir), option, ": cannot create the directory '", dir, "' (",
                    ec.message(), ")");
 }
 
+// The settings every survey command uses, checked before any work or output (each command
+// starts with survey_model).
+static void check_settings(const SurveyOptions &o) {
+  TENET_USER_CHECK(o.space_order % 2 == 0 && o.space_order >= 2 && o.space_order <= 16,
+                   "--space-order ", o.space_order, ": use an even order from 2 to 16");
+  (void)parse_dtype(o.dtype);
+  const int most = std::max(256, 8 * omp_get_num_procs());
+  TENET_USER_CHECK(o.threads >= 0 && o.threads <= most, "--threads ", o.threads, ": use 0 (all cores) to ",
+                   omp_get_num_procs(), " (this machine's processors)");
+  TENET_USER_CHECK(std::isfinite(o.f0) && o.f0 > 0, "--f0 ", o.f0, ": the peak frequency must be positive (kHz)");
+  TENET_USER_CHECK(std::isfinite(o.tn) && o.tn > 0, "--tn ", o.tn, ": the recording time must be positive (ms)");
+  TENET_USER_CHECK(std::isfinite(o.dt) && o.dt >= 0, "--dt ", o.dt, ": give a positive time step (ms), or 0 for 0.9 of ",
+                   "the stable limit");
+  TENET_USER_CHECK(std::isfinite(o.spacing) && o.spacing > 0, "--spacing ", o.spacing,
+                   ": the grid spacing must be positive (m)");
+  TENET_USER_CHECK(o.units == "auto" || o.units == "km/s" || o.units == "m/s", "--units '", o.units,
+                   "': use auto, km/s or m/s");
+}
+
 VelocityModel survey_model(const SurveyOptions &o) {
+  check_settings(o);
   TENET_USER_CHECK(o.shape.size() == 2 || o.shape.size() == 3, "--shape: give 2 or 3 sizes, e.g. 301,101");
   for (auto n : o.shape) TENET_USER_CHECK(n >= 8, "--shape: every size must be at least 8 points (got ", n, ")");
   std::vector<double> spacing(o.shape.size(), o.spacing);
@@ -164,7 +188,9 @@ VelocityModel survey_model(const SurveyOptions &o) {
 }
 
 VelocityModel starting_model(const SurveyOptions &o, const VelocityModel &truth) {
-  TENET_USER_CHECK(o.smooth >= 0, "--smooth must be non-negative");
+  const std::int64_t longest = *std::max_element(truth.shape.begin(), truth.shape.end());
+  TENET_USER_CHECK(std::isfinite(o.smooth) && o.smooth >= 0 && o.smooth <= static_cast<double>(longest), "--smooth ",
+                   o.smooth, ": give a smoothing length from 0 to the model's longest side, ", longest, " grid points");
   return smooth_model(truth, o.smooth);
 }
 
@@ -228,6 +254,9 @@ std::size_t parse_bytes(const std::string &text, const std::string &setting) {
   else if (unit == "GB") mult = 1e9;
   else throw Error(internal::cat(setting, " '", text, "': unknown unit '", unit, "'; use B, KiB, MiB, GiB, kB, MB or GB"));
   TENET_USER_CHECK(std::isfinite(v) && v > 0, setting, " '", text, "' must be a positive size");
+  // 2^60 bytes (an exbibyte) is beyond any machine; larger values overflowed to 0.
+  TENET_USER_CHECK(v * mult <= std::ldexp(1.0, 60), setting, " '", text, "' is more than 1 EiB; give a size this ",
+                   "machine can hold, e.g. 2GiB");
   return static_cast<std::size_t>(v * mult);
 }
 
@@ -309,7 +338,7 @@ static void consider_compression(const SurveyOptions &o, AcousticProblem &p, Mem
 // planning cost allows.
 static void consider_disk(const SurveyOptions &o, MemoryPlan &plan, const ScheduleCost &exact, int steps, char *buf,
                           std::size_t size) {
-  ensure_directory(o.scratch);
+  ensure_directory(o.scratch, "--scratch");
   const double n2 = static_cast<double>(steps) * steps * (plan.snapshots + 1);
   const int disk = static_cast<int>(std::min<double>(steps - plan.snapshots, 1.5e9 / n2 - 1));
   if (disk < 1) return;

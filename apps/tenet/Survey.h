@@ -75,8 +75,11 @@ struct MemoryPlan {
 };
 MemoryPlan plan_memory(const SurveyOptions &o, AcousticProblem &problem);
 
+/// Option checks whose messages say what is wanted (CLI11's own print the whole double range).
+extern const CLI::Validator kPositive, kNonNegative;
+
 /// Creates the output directory; throws a clear error when that fails.
-void ensure_directory(const std::string &dir);
+void ensure_directory(const std::string &dir, const char *option = "--out");
 
 // --- Shared by model, forward, gradient and check ---------------------------------------------
 

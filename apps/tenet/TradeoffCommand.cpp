@@ -68,9 +68,10 @@ Row run_one(const GradientProblem &problem, const std::vector<double> &observed,
 
 void run(const TradeoffOptions &t) {
   const SurveyOptions &s = t.survey;
-  ensure_directory(s.out);
   for (double f : t.fractions) TENET_USER_CHECK(f > 0 && f <= 1, "--fractions must lie in (0, 1]");
   for (double e : t.tolerances) TENET_USER_CHECK(e > 0 && e < 1, "--tolerances must lie in (0, 1)");
+  TENET_USER_CHECK(t.codec == "sz" || t.codec == "zfp", "--codec '", t.codec,
+                   "': the trade-off compares lossy codecs, sz or zfp");
   VelocityModel truth = survey_model(s);
   VelocityModel start = starting_model(s, truth);
   AcousticOptions ao = survey_acoustic(s, truth);
@@ -84,6 +85,7 @@ void run(const TradeoffOptions &t) {
     observed = p.rec().get_data();
   }
   AcousticProblem work(start, ao);
+  ensure_directory(s.out);  // after the checks above, so that a mistake leaves no empty output
   const GradientProblem problem = gradient_problem(work);
   GradientOptions exact;
   exact.strategy = GradientStrategy::StoreAll;
@@ -97,7 +99,8 @@ void run(const TradeoffOptions &t) {
 
   std::vector<Row> rows;
   for (double f : t.fractions) {
-    const auto budget = static_cast<std::size_t>(f * full);
+    // At least a byte: a budget of 0 would mean "unlimited" to the storage.
+    const auto budget = std::max<std::size_t>(1, static_cast<std::size_t>(f * full));
     // (a) checkpointing only: as many exact checkpoints as fit.
     Row a{"checkpointing", 0, f, budget};
     int sa = static_cast<int>(std::min<std::size_t>(budget / state, static_cast<std::size_t>(steps)));

@@ -1,6 +1,8 @@
 // The tenet command line: one executable, one file per subcommand (see Commands.h).
 #include <cstdio>
 #include <exception>
+#include <new>
+#include <string>
 
 #include "Commands.h"
 #include "support/Error.h"
@@ -26,12 +28,32 @@ int main(int argc, char **argv) {
   tenet::cli::add_bench_compress_command(*bench);
   tenet::cli::add_schedule_command(app);
 
+  // "tenet foo" would otherwise be told that a subcommand is required.
+  for (int i = 1, level = 0; i < argc && level < 2; ++i) {
+    const std::string word = argv[i];
+    if (word.empty() || word[0] == '-') break;
+    CLI::App *parent = level == 0 ? &app : bench;
+    bool known = false;
+    for (const CLI::App *sub : parent->get_subcommands({})) known |= sub->get_name() == word;
+    if (!known) {
+      std::fprintf(stderr, "tenet: error: unknown command '%s%s'; run '%s --help' for the list\n",
+                   level ? "bench " : "", word.c_str(), level ? "tenet bench" : "tenet");
+      return 2;
+    }
+    if (word != "bench") break;
+    level = 1;
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
     return app.exit(e);
   } catch (const tenet::Error &e) {
     std::fprintf(stderr, "tenet: error: %s\n", e.what());
+    return 2;
+  } catch (const std::bad_alloc &) {
+    std::fprintf(stderr, "tenet: error: out of memory: the problem does not fit this machine's memory; use a smaller "
+                         "--shape, fewer time steps or shots, or a --memory budget\n");
     return 2;
   } catch (const std::exception &e) {
     std::fprintf(stderr, "tenet: internal error: %s\n", e.what());

@@ -127,8 +127,8 @@ void append_revolve(std::vector<Action> &out, int b, int e, int level, int base_
 namespace {
 
 void check_steps_and_snapshots(const char *what, int steps, int snapshots) {
-  TENET_USER_CHECK(steps >= 1, what, ": the number of steps must be at least 1 (got ", steps,
-                   ")");
+  TENET_USER_CHECK(steps >= 1 && steps <= kMostScheduleSteps, what, ": the number of steps must be from 1 to ",
+                   kMostScheduleSteps, " (got ", steps, ")");
   TENET_USER_CHECK(snapshots >= 1, what, ": the number of snapshots must be at least 1 (got ",
                    snapshots, "); the slot holding the initial state counts as a snapshot");
 }
@@ -396,8 +396,8 @@ namespace {
 
 void check_two_level_arguments(int steps, int memory_slots, int disk_slots, double write_cost,
                                double read_cost) {
-  TENET_USER_CHECK(steps >= 1, "two-level schedule: the number of steps must be at least 1 (got ",
-                   steps, ")");
+  TENET_USER_CHECK(steps >= 1 && steps <= kMostScheduleSteps, "two-level schedule: the number of steps must be from 1 to ",
+                   kMostScheduleSteps, " (got ", steps, ")");
   TENET_USER_CHECK(memory_slots >= 0 && disk_slots >= 0,
                    "two-level schedule: snapshot counts must be >= 0 (memory ", memory_slots,
                    ", disk ", disk_slots, ")");

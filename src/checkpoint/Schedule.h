@@ -46,6 +46,9 @@ struct Action {
 
 inline constexpr int kMemoryLevel = 0;
 inline constexpr int kDiskLevel = 1;
+/// The most steps a schedule may have: schedules are lists of actions, about 130 bytes a step
+/// (10^7 steps: 1.3 GB); wave-equation adjoints run 10^3 to 10^5.
+inline constexpr int kMostScheduleSteps = 10000000;
 
 /// A complete schedule: reverses all `steps` steps using at most `slots[level]` slots per level.
 struct Schedule {

@@ -5,6 +5,7 @@
 
 #include "fd/Derivatives.h"
 #include "fd/Fornberg.h"
+#include "seismic/Geometry.h"
 #include "support/Error.h"
 
 namespace tenet {
@@ -91,12 +92,15 @@ AcousticProblem::AcousticProblem(const VelocityModel &model, const AcousticOptio
   const int nd = grid_.ndim();
   TENET_USER_CHECK(std::all_of(model.velocity.begin(), model.velocity.end(), [](double v) { return v > 0 && std::isfinite(v); }),
                    "the velocity model has non-positive or non-finite values; velocities must be positive (km/s)");
-  TENET_USER_CHECK(o.f0 > 0 && o.tn > 0, "f0 and tn must be positive");
+  TENET_USER_CHECK(std::isfinite(o.f0) && o.f0 > 0 && std::isfinite(o.tn) && o.tn > 0,
+                   "f0 and tn must be positive and finite (f0 = ", o.f0, " kHz, tn = ", o.tn, " ms)");
   const double dcrit = critical_dt(model.spacing, o.space_order, model.vmax());
   dt_ = o.dt > 0 ? o.dt : 0.9 * dcrit;
   TENET_USER_CHECK(dt_ <= dcrit, "dt = ", dt_, " ms is unstable for this model (vmax ", model.vmax(),
                    " km/s, space order ", o.space_order, "): use dt <= ", dcrit, " ms");
-  nt_ = static_cast<std::int64_t>(std::ceil(o.tn / dt_)) + 1;
+  nt_ = time_axis(o.tn, dt_).nt;
+  TENET_USER_CHECK(nt_ >= 3, "tn = ", o.tn, " ms is shorter than two time steps of ", dt_,
+                   " ms: nothing to model; record longer");
 
   m_ = std::make_unique<Function>("m", grid_, o.space_order);
   damp_ = std::make_unique<Function>("damp", grid_, o.space_order);

@@ -101,7 +101,12 @@ TimeAxis time_axis(double tn, double dt) {
   TimeAxis a;
   a.dt = dt;
   a.tn = tn;
-  a.nt = static_cast<int64_t>(std::ceil(tn / dt)) + 1;
+  // Beyond 10^8 steps (and past 2^63, where the count wraps negative) tn or dt is mistyped.
+  const double steps = std::ceil(tn / dt);
+  TENET_USER_CHECK(steps <= 1e8, "tn / dt = ", tn, " ms / ", dt, " ms is ", steps,
+                   " time steps, more than 10^8; check the recording time, the time step and the grid spacing "
+                   "(dt follows from the spacing and the fastest velocity)");
+  a.nt = static_cast<int64_t>(steps) + 1;
   return a;
 }
 

@@ -261,6 +261,12 @@ VelocityModel smooth_model(const VelocityModel &model, double sigma_points) {
   TENET_USER_CHECK(sigma_points >= 0 && std::isfinite(sigma_points),
                    "smooth_model: the smoothing length must be >= 0 grid points, not ", sigma_points);
   if (sigma_points == 0) return model;
+  // Beyond the model's longest side the result is as flat as it gets; the kernel's cost grows
+  // with the length (1e9 points overflowed its radius).
+  const int64_t longest = *std::max_element(model.shape.begin(), model.shape.end());
+  TENET_USER_CHECK(sigma_points <= static_cast<double>(longest), "smooth_model: the smoothing length ", sigma_points,
+                   " grid points is longer than the model's longest side (", longest, " points); give at most ",
+                   longest);
   const int radius = static_cast<int>(std::ceil(3 * sigma_points));
   std::vector<double> w(static_cast<size_t>(2 * radius + 1));
   double wsum = 0;
@@ -309,8 +315,13 @@ void check_model(const VelocityModel &model, const std::string &what) {
                    " velocities for a padded grid of ", product(ps),
                    " points; build the model with from_physical() to add the absorbing layer");
 
-  auto bad = [](double v) { return !(v > 0) || !std::isfinite(v) || v > 20.0; };
+  // Rocks and water lie between about 1.4 and 8 km/s; outside [0.05, 20] the units are wrong.
+  auto bad = [](double v) { return !(v >= 0.05) || !std::isfinite(v) || v > 20.0; };
   auto complain = [&](double v, const std::string &where) {
+    if (v > 0 && v < 0.05)
+      throw Error(internal::cat(what, ": velocity ", v, " km/s ", where,
+                                " is implausible (< 0.05 km/s); Tenet works in km/s: if the model is in km/s but "
+                                "was read as m/s (--units), read it as km/s"));
     if (v > 20.0 && std::isfinite(v))
       throw Error(internal::cat(what, ": velocity ", v, " km/s ", where,
                                 " is implausible (> 20 km/s); Tenet works in km/s: if the model is in m/s, "

@@ -396,14 +396,25 @@ int64_t Array::size() const { return product(shape); }
 void write_atomically(const std::string &path, const std::function<void(const std::string &)> &fill,
                       const std::string &what) {
   TENET_USER_CHECK(!path.empty(), "cannot write the ", what, ": the file name is empty");
-  const fs::path target(path);
+  fs::path target(path);
+  std::error_code ec;
+  // A symbolic link is written through (renaming onto it would replace the link itself).
+  for (int links = 0; fs::is_symlink(fs::symlink_status(target, ec)); ++links) {
+    TENET_USER_CHECK(links < 40, "cannot write ", what, " '", path, "': too many levels of symbolic links");
+    const fs::path to = fs::read_symlink(target, ec);
+    TENET_USER_CHECK(!ec, "cannot write ", what, " '", path, "': cannot read the symbolic link: ", ec.message());
+    target = to.is_absolute() ? to : target.parent_path() / to;
+  }
   fs::path dir = target.parent_path();
   if (dir.empty()) dir = ".";
-  std::error_code ec;
   TENET_USER_CHECK(fs::is_directory(dir, ec), "cannot write ", what, " '", path, "': the directory '", dir.string(),
                    "' does not exist; create it first");
-  TENET_USER_CHECK(!fs::is_directory(target, ec), "cannot write ", what, " '", path,
+  const fs::file_status existing = fs::status(target, ec);
+  TENET_USER_CHECK(!fs::is_directory(existing), "cannot write ", what, " '", path,
                    "': a directory of that name exists; choose a file name");
+  // The rename would replace a device or FIFO (/dev/null) with a regular file.
+  TENET_USER_CHECK(!fs::exists(existing) || fs::is_regular_file(existing), "cannot write ", what, " '", path,
+                   "': it exists and is not a regular file (a device, FIFO or socket); choose a file name");
   std::string tmpl = (dir / ("." + target.filename().string() + ".tmp.XXXXXX")).string();
   const int fd = ::mkstemp(tmpl.data());
   if (fd < 0)
@@ -422,7 +433,7 @@ void write_atomically(const std::string &path, const std::function<void(const st
       throw Error(internal::cat("cannot write ", what, " '", path, "': fsync of '", tmp, "' failed: ", errno_text(e)));
     }
     ::close(rfd);
-    if (::rename(tmp.c_str(), path.c_str()) != 0)
+    if (::rename(tmp.c_str(), target.c_str()) != 0)
       throw Error(internal::cat("cannot write ", what, " '", path, "': rename from '", tmp, "' failed: ",
                                 errno_text(errno)));
   } catch (...) {

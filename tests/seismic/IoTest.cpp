@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -394,6 +395,19 @@ TEST_F(seismic_io, SegyFilesCutAtATraceBoundaryAreReported) {
   e = error_of([&] { read_segy_model(path("long.sgy")); });
   EXPECT_NE(e.find("NX 30"), std::string::npos) << e;
   EXPECT_NE(e.find("holds 31"), std::string::npos) << e;
+}
+
+// Outputs are renamed into place: onto a FIFO or device that would replace it with a file
+// (`tenet decompress x.tnz /dev/null` once did), onto a symbolic link it would replace the link.
+TEST_F(seismic_io, WritesGoThroughSymbolicLinksAndRefuseSpecialFiles) {
+  fs::create_symlink("target.npy", path("link.npy"));
+  write_npy(path("link.npy"), ramp({3}), NpyType::Float32);
+  EXPECT_TRUE(fs::is_symlink(fs::symlink_status(path("link.npy"))));
+  EXPECT_EQ(read_npy(path("target.npy")).shape, (std::vector<std::int64_t>{3}));
+  ASSERT_EQ(::mkfifo(path("fifo").c_str(), 0600), 0);
+  const std::string e = error_of([&] { write_npy(path("fifo"), ramp({3}), NpyType::Float32); });
+  EXPECT_NE(e.find("not a regular file"), std::string::npos) << e;
+  EXPECT_TRUE(fs::is_fifo(path("fifo")));
 }
 
 TEST_F(seismic_io, SegyNonSegyFilesAreReported) {
