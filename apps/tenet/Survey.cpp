@@ -228,6 +228,7 @@ AcousticOptions survey_acoustic(const SurveyOptions &o, const VelocityModel &m, 
   VelocityModel probe = m;
   if (vmax_bound > m.vmax()) probe.velocity.push_back(vmax_bound);  // stable up to the bound
   a.dt = checked_dt(probe, o.space_order, o.dt, "--dt");
+  (void)time_axis(o.tn, a.dt);  // the step count's checks, before any output
   WavelengthCheck w = points_per_wavelength(m, o.f0, o.space_order);
   if (!w.warning.empty()) say(o, "%s%s\n", w.warning.rfind("warning", 0) == 0 ? "" : "warning: ", w.warning.c_str());
   return a;

@@ -335,17 +335,29 @@ TEST_F(Cli, BadConfigurationNamesTheSetting) {
       {"unknown model", "--model granite", {"--model", "granite"}},
       {"non-positive spacing", kSmall + " --spacing 0", {"--spacing", "> 0"}},
       {"missing config file", "--config nothere.toml", {"--config", "nothere.toml"}},
+      {"a recording time of 10^30 ms", "--shape 61,31 --nbl 10 --shots 2 --tn 1e30", {"time steps", "10^8"}},
+      {"negative threads", kSmall + " --threads -3", {"--threads"}},
+      {"unknown units", kSmall + " --units furlongs", {"--units", "furlongs"}},
+      {"odd space order", kSmall + " --space-order 3", {"--space-order", "even"}},
   };
   for (const char *command : {"model", "forward", "gradient", "check"}) {
     for (const BadCase &c : cases) {
       SCOPED_TRACE(std::string(command) + ": " + c.what);
+      fs::remove_all(path(std::string("out_") + command));
       Result r = tenet(std::string(command) + " " + c.args + " --out out_" + command);
       EXPECT_NE(r.rc, 0) << r.output;
       for (const auto &m : c.message) EXPECT_NE(r.output.find(m), std::string::npos) << "want '" << m << "' in:\n" << r.output;
       EXPECT_LT(r.output.size(), 2000u) << "a short message, not a dump";
+      EXPECT_FALSE(fs::exists(path(std::string("out_") + command))) << "the output directory was created before the checks";
     }
     // Nothing half-done was left behind.
     EXPECT_FALSE(fs::exists(path(std::string("out_") + command + "/summary.json")));
+  }
+  for (const char *command : {"model", "gradient", "check"}) {  // the ones with a starting model
+    Result r = tenet(std::string(command) + " " + kSmall + " --smooth 1e9 --out out_smooth");
+    EXPECT_NE(r.rc, 0) << r.output;
+    EXPECT_NE(r.output.find("longest side"), std::string::npos) << r.output;
+    EXPECT_FALSE(fs::exists(path("out_smooth")));
   }
   // Settings of another subcommand are unknown here; the message lists the valid ones.
   write_text("fwi.toml", "iterations = 3\n");

@@ -36,6 +36,11 @@ expect_error "has 4800 bytes but --dims 31,40" "$TENET" compress --codec sz --to
 expect_error "available: sz, zfp, zstd, none" "$TENET" compress --codec sz4 --tolerance 1e-3 --dims 30,40 in.raw bad.tnz
 expect_error "missing compression mode" "$TENET" compress --codec sz --dims 30,40 in.raw bad.tnz
 expect_error "only one of" "$TENET" compress --codec zfp --rate 8 --precision 9 --dims 30,40 in.raw bad.tnz
+expect_error ">= 0, got -1" "$TENET" compress --codec sz --tolerance -1 --dims 30,40 in.raw bad.tnz
+expect_error "not a regular file" "$TENET" compress --codec sz --tolerance 1e-3 --dims 30,40 . bad.tnz
+rm -f fifo.tnz; mkfifo fifo.tnz || fail "mkfifo"
+expect_error "not a regular file" "$TENET" compress --codec sz --tolerance 1e-3 --dims 30,40 in.raw fifo.tnz
+[ -p fifo.tnz ] || fail "the FIFO was replaced"
 [ ! -e bad.tnz ] || fail "a failed compress left an output"
 head -c 100 out.tnz > cut.tnz
 expect_error "corrupt" "$TENET" decompress cut.tnz bad.raw
