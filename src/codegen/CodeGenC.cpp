@@ -18,7 +18,21 @@ const std::set<std::string> reserved = {
     "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum", "extern",
     "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return", "short", "signed",
     "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void", "volatile", "while", "fields_",
-    "sizes_", "ia_", "sa_", "MIN", "MAX", "main", "exp", "log", "sin", "cos", "sqrt", "pow", "fabs", "floor"};
+    "sizes_", "ia_", "sa_", "MIN", "MAX", "main", "exp", "log", "sin", "cos", "sqrt", "pow", "fabs", "floor",
+    // what the headers the kernels include declare and the kernels call
+    "math_errhandling", "isnan", "isinf", "isfinite", "fmin", "fmax", "fmod", "ceil", "round", "tan", "tanh", "abs",
+    "calloc", "malloc", "free", "memcpy", "memset", "sched_yield", "errno"};
+
+// A user's name that the C headers or the generated code's own names could take: those
+// listed above, macros (all capitals: NAN, M_PI, FP_NAN), the generated helpers and locals (all
+// end in '_': vreal_, csr_), and names C reserves for the implementation or OpenMP (leading
+// '_', omp_).
+bool macro_style(const std::string &n) {
+  return std::none_of(n.begin(), n.end(), [](char c) { return std::islower(static_cast<unsigned char>(c)); });
+}
+bool taken(const std::string &n) {
+  return reserved.count(n) || macro_style(n) || n.back() == '_' || n.front() == '_' || n.rfind("omp_", 0) == 0;
+}
 
 std::string comment_text(std::string s) {
   for (std::size_t p = s.find("*/"); p != std::string::npos; p = s.find("*/")) s.replace(p, 2, "* /");
@@ -159,8 +173,11 @@ class Emitter {
   std::string unique(const std::string &base, std::uint64_t id) {
     auto it = ids_.find(id);
     if (it != ids_.end()) return it->second;
-    std::string n = base;
-    for (int i = 1; reserved.count(n) || used_.count(n); ++i) n = base + "_" + std::to_string(i);
+    // A leading '_' or omp_ would stay with any suffix: such names get a prefix instead.
+    const std::string stem = base.front() == '_' || base.rfind("omp_", 0) == 0 ? "f" + base : base;
+    std::string n = stem;
+    const char *sep = macro_style(stem) ? "_f" : "_";  // "M_1" would again look like a macro
+    for (int i = 1; taken(n) || used_.count(n); ++i) n = stem + sep + std::to_string(i);
     used_.insert(n);
     ids_.emplace(id, n);
     return n;
