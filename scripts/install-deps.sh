@@ -8,6 +8,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev
   libpng-dev
   libsegyio-dev
+  libtomlplusplus-dev
 )
 missing=()
 for p in "${packages[@]}"; do

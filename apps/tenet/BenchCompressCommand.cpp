@@ -6,7 +6,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,8 @@
 #include "compress/Compressor.h"
 #include "compress/Metrics.h"
 #include "support/Error.h"
+#include "support/Shape.h"
+#include "seismic/SeismicIO.h"
 
 namespace tenet::cli {
 
@@ -124,11 +128,14 @@ void add_bench_compress_command(CLI::App &bench) {
                   "Also write each field to DIR/NAME_SHAPE.f32 (raw float32), to rerun with --input or other tools");
   cmd->callback([opt] {
     std::vector<Field> fields;
+    TENET_USER_CHECK(opt->dims.empty() || !opt->input.empty(), "--dims gives the shape of --input; give both or neither");
     if (!opt->input.empty()) {
       TENET_USER_CHECK(!opt->dims.empty(), "--input needs --dims");
-      Field f{opt->input, parse_shape(opt->dims), {}};
-      std::size_t n = 1;
-      for (auto d : f.shape) n *= std::size_t(d);
+      std::error_code ec;
+      TENET_USER_CHECK(std::filesystem::is_regular_file(opt->input, ec), "--input '", opt->input,
+                       "' is not a file (missing, or a directory)");
+      Field f{std::filesystem::path(opt->input).stem().string(), parse_shape(opt->dims), {}};
+      const auto n = static_cast<std::size_t>(value_count(f.shape, "--dims"));
       std::ifstream in(opt->input, std::ios::binary | std::ios::ate);
       TENET_USER_CHECK(in, "cannot open ", opt->input);
       std::size_t size = static_cast<std::size_t>(in.tellg());
@@ -150,10 +157,10 @@ void add_bench_compress_command(CLI::App &bench) {
       for (const Field &f : fields) {
         std::string shape;
         for (auto d : f.shape) shape += (shape.empty() ? "" : "x") + std::to_string(d);
-        std::string path = opt->save + "/" + f.name + "_" + shape + ".f32";
-        std::ofstream out(path, std::ios::binary);
-        out.write(reinterpret_cast<const char *>(f.data.data()), std::streamsize(f.data.size() * sizeof(float)));
-        TENET_USER_CHECK(out, "cannot write ", path);
+        const std::string path = opt->save + "/" + f.name + "_" + shape + ".f32";
+        write_bytes_atomically(path, std::span<const char>(reinterpret_cast<const char *>(f.data.data()),
+                                                           f.data.size() * sizeof(float)),
+                               "field");
       }
     }
     std::vector<std::string> codecs;

@@ -2,6 +2,7 @@
 // record (.npy or SEG-Y) and its gather as a PNG, with a JSON summary, under --out.
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -87,6 +88,18 @@ void run(const ForwardOptions &o) {
                       {"seconds", seconds},
                       {"shots", shots}};
   write_text_atomically(d + "shots.json", j.dump(2) + "\n", "shot summary");
+  // Shots of an earlier run with more of them would sit beside these as if they belonged.
+  int stale = 0;
+  std::error_code ec;
+  for (const auto &e : std::filesystem::directory_iterator(s.out, ec)) {
+    const std::string name = e.path().filename().string();
+    unsigned long n = 0;
+    char ext[8] = {0};
+    if (std::sscanf(name.c_str(), "shot_%lu.%7s", &n, ext) == 2 && n > sources.size() &&
+        (std::string(ext) == "npy" || std::string(ext) == "segy" || std::string(ext) == "png"))
+      stale += std::filesystem::remove(e.path(), ec);
+  }
+  if (stale > 0) say(s, "removed %d files of shots beyond %zu left by an earlier run\n", stale, sources.size());
   say(s, "modelled %zu shots in %.1f s; wrote %sshot_001%s .. and .png gathers, and %sshots.json\n", sources.size(),
       seconds, d.c_str(), o.format == "npy" ? ".npy" : ".segy", d.c_str());
 }

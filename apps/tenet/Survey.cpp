@@ -10,8 +10,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include <omp.h>
+#include <toml++/toml.h>
 
 #include "checkpoint/Schedule.h"
 #include "seismic/Geometry.h"
@@ -43,15 +45,20 @@ static CLI::Validator sign_check(bool zero_ok) {
 }
 const CLI::Validator kPositive = sign_check(false), kNonNegative = sign_check(true);
 
+// A full TOML reader (toml++), not CLI11's subset, which split quoted strings at '#', kept the
+// quotes of literal strings and let a repeated key pass. Each top-level key is a long option:
+// its value goes to the option as the command line would give it (an array as its elements).
 void apply_config_file(CLI::App *c, const std::string &path) {
   std::error_code ec;
-  TENET_USER_CHECK(std::filesystem::is_regular_file(path, ec), "--config '", path, "': no such file");
-  std::vector<CLI::ConfigItem> items;
-  CLI::ConfigTOML toml;
+  TENET_USER_CHECK(std::filesystem::exists(path, ec), "--config '", path, "': no such file");
+  TENET_USER_CHECK(std::filesystem::is_regular_file(path, ec), "--config '", path, "' is not a file (a directory?)");
+  toml::table table;
   try {
-    items = toml.from_file(path);
-  } catch (const CLI::Error &e) {
-    throw Error(internal::cat("--config '", path, "': cannot read it as TOML: ", e.what()));
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error &e) {
+    const auto &at = e.source().begin;
+    throw Error(internal::cat("--config '", path, "': not valid TOML at line ", at.line, ", column ", at.column, ": ",
+                              e.description()));
   }
   auto known = [&] {
     std::string names;
@@ -60,19 +67,47 @@ void apply_config_file(CLI::App *c, const std::string &path) {
         names += internal::cat(names.empty() ? "" : ", ", op->get_lnames().front());
     return names;
   };
-  for (const CLI::ConfigItem &item : items) {
-    if (item.name == "++" || item.name == "--") continue;  // [section] markers: their keys fail below
-    CLI::Option *op = item.parents.empty() ? c->get_option_no_throw("--" + item.name) : nullptr;
+  // A scalar as command-line text; nothing for tables and arrays.
+  auto text = [](const toml::node &n) -> std::optional<std::string> {
+    if (const auto *v = n.as_string()) return v->get();
+    if (const auto *v = n.as_integer()) return std::to_string(v->get());
+    if (const auto *v = n.as_floating_point()) {
+      char b[32];
+      std::snprintf(b, sizeof b, "%.17g", v->get());
+      return std::string(b);
+    }
+    if (const auto *v = n.as_boolean()) return std::string(v->get() ? "true" : "false");
+    return std::nullopt;
+  };
+  for (const auto &[key, node] : table) {
+    const std::string name(key.str());
+    CLI::Option *op = c->get_option_no_throw("--" + name);
     if (op == nullptr || !op->get_configurable() || op->get_lnames().empty())
-      throw Error(internal::cat("--config '", path, "': unknown setting '", item.fullname(), "' for `tenet ",
+      throw Error(internal::cat("--config '", path, "': unknown setting '", name, "'",
+                                node.is_table() ? " (settings are top-level keys, not [sections])" : "", " for `tenet ",
                                 c->get_name(), "`; the settings are: ", known()));
+    TENET_USER_CHECK(!node.is_table(), "--config '", path, "': setting '", name, "' is a table; give it a value");
     if (op->count() > 0) continue;  // given on the command line, which wins
+    std::vector<std::string> values;
+    if (const toml::array *a = node.as_array()) {
+      for (const toml::node &e : *a) {
+        std::optional<std::string> v = text(e);
+        TENET_USER_CHECK(v.has_value(), "--config '", path, "': setting '", name, "' holds a nested array or table");
+        values.push_back(*v);
+      }
+    } else {
+      values.push_back(*text(node));
+    }
     try {
-      if (op->get_expected_min() == 0) op->add_result(op->get_flag_value(item.name, toml.to_flag(item)));
-      else op->add_result(item.inputs);
+      if (op->get_expected_min() == 0) {
+        TENET_USER_CHECK(node.is_boolean(), "--config '", path, "': setting '", name, "' is a switch: give true or false");
+        op->add_result(op->get_flag_value(name, values.front()));
+      } else {
+        op->add_result(values);
+      }
       op->run_callback();
     } catch (const CLI::Error &e) {
-      throw Error(internal::cat("--config '", path, "': setting '", item.name, "': ", e.what()));
+      throw Error(internal::cat("--config '", path, "': setting '", name, "': ", e.what()));
     }
   }
 }
@@ -229,6 +264,11 @@ AcousticOptions survey_acoustic(const SurveyOptions &o, const VelocityModel &m, 
   if (vmax_bound > m.vmax()) probe.velocity.push_back(vmax_bound);  // stable up to the bound
   a.dt = checked_dt(probe, o.space_order, o.dt, "--dt");
   (void)time_axis(o.tn, a.dt);  // the step count's checks, before any output
+  // Above the time step's Nyquist frequency the wavelet's samples are noise or zeros (a shot
+  // record of zeros, a misfit of 0).
+  TENET_USER_CHECK(o.f0 < 0.5 / a.dt, "--f0 ", o.f0, " kHz is above the time step's Nyquist frequency (", 0.5 / a.dt,
+                   " kHz for dt = ", a.dt, " ms): the source wavelet would not be sampled; f0 is in kHz (10 Hz is ",
+                   "0.01)");
   WavelengthCheck w = points_per_wavelength(m, o.f0, o.space_order);
   if (!w.warning.empty()) say(o, "%s%s\n", w.warning.rfind("warning", 0) == 0 ? "" : "warning: ", w.warning.c_str());
   return a;

@@ -1,11 +1,13 @@
 #include "compress/Compressor.h"
 
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
 
 #include "compress/Format.h"
 #include "support/Error.h"
+#include "support/Shape.h"
 
 namespace tenet {
 
@@ -222,14 +224,16 @@ std::vector<std::int64_t> parse_shape(const std::string &text) {
     std::size_t comma = text.find(',', at);
     std::string part = text.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
     char *end = nullptr;
+    errno = 0;
     long long v = part.empty() ? 0 : std::strtoll(part.c_str(), &end, 10);
-    TENET_USER_CHECK(!part.empty() && end && *end == 0 && v >= 1, "bad extent '", part, "' in shape '", text,
+    TENET_USER_CHECK(!part.empty() && end && *end == 0 && v >= 1 && errno != ERANGE, "bad extent '", part, "' in shape '", text,
                      "': expected 1 to 3 positive integers, slowest first, e.g. 256,256,256");
     dims.push_back(v);
     if (comma == std::string::npos) break;
     at = comma + 1;
   }
   TENET_USER_CHECK(dims.size() <= 3, "shape '", text, "' has ", dims.size(), " extents; at most 3 are supported");
+  (void)value_count(dims, "shape '" + text + "'");
   return dims;
 }
 

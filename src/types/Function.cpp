@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -73,6 +74,7 @@ void check_name(const std::string &name, const char *what) {
 }
 
 void layout_grid_field(FieldData &d, int space_order, int halo) {
+  TENET_USER_CHECK(halo >= -1, d.name(), ": a halo of ", halo, " points; give 0 or more (-1: space_order / 2)");
   TENET_USER_CHECK(space_order >= 1 && space_order <= 32, d.name(), ": space order ", space_order,
                    " is out of range; use an order from 1 to 32 (centred derivatives take even orders 2 to 16)");
   d.space_order = space_order;
@@ -179,6 +181,8 @@ void Function::set_data(std::span<const float> values, int time_buffer) {
 
 void Function::fill(double value, int time_buffer) {
   std::int64_t nb = d_->kind == FieldKind::TimeFunction ? d_->alloc[0] : 1;
+  TENET_USER_CHECK(time_buffer >= -1 && time_buffer < nb, d_->name(), ": fill of time buffer ", time_buffer,
+                   ", but it has ", nb, " (0 to ", nb - 1, "; -1 fills them all)");
   for (std::int64_t b = 0; b < nb; ++b) {
     if (time_buffer >= 0 && b != time_buffer) continue;
     std::vector<double> v(static_cast<std::size_t>(d_->grid.size()), value);
@@ -318,9 +322,13 @@ void SparseTimeFunction::set_coordinates(const std::vector<double> &coords) {
     for (int i = 0; i < g.ndim(); ++i) {
       double c = coords[static_cast<std::size_t>(p * g.ndim() + i)];
       double lo = g.origin()[static_cast<std::size_t>(i)], hi = lo + g.extent()[static_cast<std::size_t>(i)];
-      TENET_USER_CHECK(std::isfinite(c) && c >= lo && c <= hi, name(), ": point ", p, " has coordinate ", c,
-                       " in dimension ", g.dim(i).str(), ", outside the grid [", lo, ", ", hi,
-                       "]; move it inside the model");
+      if (std::isfinite(c) && c >= lo && c <= hi) continue;
+      auto exact = [](double v) {  // the shortest text that reads back as v: 200.0000001 is outside [0, 200]
+        char b[32];
+        return std::string(b, std::to_chars(b, b + sizeof b, v).ptr);
+      };
+      throw Error(internal::cat(name(), ": point ", p, " has coordinate ", exact(c), " in dimension ", g.dim(i).str(),
+                                ", outside the grid [", exact(lo), ", ", exact(hi), "]; move it inside the model"));
     }
   d_->coordinates = coords;
 }

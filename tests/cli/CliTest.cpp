@@ -307,6 +307,33 @@ TEST_F(Cli, SettingsComeFromATomlFileAndTheCommandLineWins) {
   EXPECT_EQ(j["shots"].size(), 2u);  // the command line's, not the file's 3
 }
 
+// TOML as the standard has it: comments, '#' inside strings, literal strings, arrays over
+// lines, underscores in numbers; a key given twice is an error naming the line.
+TEST_F(Cli, ConfigFilesAreReadAsTheTomlStandardHasThem) {
+  write_text("full.toml",
+             "# a survey\n"
+             "model = 'circle'        # literal string\n"
+             "out = \"out#1\"          # '#' inside a string is not a comment\n"
+             "shape = [\n  61,\n  31,  # two sizes\n]\n"
+             "nbl = 1_0\n"
+             "tn = 3e2\n"
+             "quiet = true\n");
+  Result r = tenet("model --config full.toml");
+  ASSERT_EQ(r.rc, 0) << r.output;
+  nlohmann::json j = json("out#1/model.json");
+  EXPECT_EQ(j["model"], "circle");
+  EXPECT_EQ(j["shape"], nlohmann::json::array({61, 31}));
+  write_text("twice.toml", "nbl = 10\nshape = [61, 31]\nnbl = 20\n");
+  r = tenet("model --config twice.toml");
+  EXPECT_NE(r.rc, 0);
+  EXPECT_NE(r.output.find("line 3"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("nbl"), std::string::npos) << r.output;
+  write_text("bad.toml", "model = \"circle\nshape = [61, 31]\n");  // unterminated string
+  r = tenet("model --config bad.toml");
+  EXPECT_NE(r.rc, 0);
+  EXPECT_NE(r.output.find("not valid TOML at line 1"), std::string::npos) << r.output;
+}
+
 // ---- Bad configuration: non-zero exit and a message naming the setting ----------------------
 
 struct BadCase {

@@ -200,6 +200,19 @@ TEST(core_Errors, SparseCoordinatesOutsideTheGrid) {
   EXPECT_MENTIONS(msg, "src_out");
   msg = error_message([&] { src.set_coordinates({50., 50.}); });  // too few values
   EXPECT_MENTIONS(msg, "src_out");
+  // Just outside: the message shows the digits that make it so.
+  msg = error_message([&] { src.set_coordinates({50., 50., 50., 100.0000001}); });
+  EXPECT_MENTIONS(msg, "100.0000001");
+}
+
+TEST(core_Errors, FillOfATimeBufferThatDoesNotExistAndNegativeHalos) {
+  Grid g({11, 11}, {100., 100.}, DType::Float64);
+  TimeFunction u("u_fill", g, 2);
+  EXPECT_MENTIONS(error_message([&] { u.fill(1.0, 99); }), "time buffer 99");
+  EXPECT_MENTIONS(error_message([&] { u.fill(1.0, -7); }), "time buffer -7");
+  FunctionOptions o;
+  o.halo = -5;
+  EXPECT_MENTIONS(error_message([&] { Function f("f_halo", g, 2, o); }), "halo of -5");
 }
 
 TEST(core_Errors, SparseDataOfOtherPointsInAnInjection) {
