@@ -155,9 +155,10 @@ void run(CheckOptions o) {
   const double dot_tol = o.dot_tolerance > 0 ? o.dot_tolerance : f64 ? 1e-10 : 1e-4;
 
   AcousticProblem p(start, ao);
-  say(s, "tenet check: %s model %lld x %lld at %g m, %zu shots, %lld steps of %.4f ms, order %d, %s%s\n",
-      s.model.c_str(), static_cast<long long>(truth.shape.front()), static_cast<long long>(truth.shape.back()),
-      s.spacing, sources.size(), static_cast<long long>(p.nt()), p.dt(), s.space_order, s.dtype.c_str(),
+  std::string dims;
+  for (std::size_t d = 0; d < truth.shape.size(); ++d) dims += internal::cat(d ? " x " : "", truth.shape[d]);
+  say(s, "tenet check: %s model %s at %g m, %zu shots, %lld steps of %.4f ms, order %d, %s%s\n", s.model.c_str(),
+      dims.c_str(), truth.spacing[0], sources.size(), static_cast<long long>(p.nt()), p.dt(), s.space_order, s.dtype.c_str(),
       o.dtype_given ? "" : " (the check's default; give --dtype to check another precision)");
   if (o.wrong_adjoint) say(s, "test switch --wrong-adjoint: the adjoint is deliberately corrupted; the check must fail\n");
 

@@ -82,7 +82,7 @@ void add_compress_commands(CLI::App &app) {
   c->add_flag("--lossless", opt->lossless, "Bit-exact (zfp reversible, zstd, none)");
   c->add_option("--dims", opt->dims, "Shape, slowest first: NX | NY,NX | NZ,NY,NX")->required();
   c->add_option("--dtype", opt->dtype, "float32 (default) or float64");
-  c->add_option("--threads", opt->threads, "Threads (default: all)");
+  c->add_option("--threads", opt->threads, "Threads (default: all)")->check(CLI::Range(0, 1024));
   c->add_flag("--json", opt->json, "Print ratio, MB/s both ways, max abs error and PSNR as JSON");
   c->add_option("input", opt->in, "Raw input file")->required();
   c->add_option("output", opt->out, "Compressed output file (.tnz)")->required();
@@ -143,7 +143,7 @@ void add_compress_commands(CLI::App &app) {
 
   auto dopt = std::make_shared<Options>();
   CLI::App *d = app.add_subcommand("decompress", "Decompress a .tnz file into a raw array (little-endian, C order)");
-  d->add_option("--threads", dopt->threads, "Threads (default: all)");
+  d->add_option("--threads", dopt->threads, "Threads (default: all)")->check(CLI::Range(0, 1024));
   d->add_flag("--json", dopt->json, "Print codec, shape, ratio and MB/s as JSON");
   d->add_option("input", dopt->in, "Compressed input file (.tnz)")->required();
   d->add_option("output", dopt->out, "Raw output file")->required();

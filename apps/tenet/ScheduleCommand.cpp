@@ -23,6 +23,7 @@ struct ScheduleOptions {
   std::string periodic;  // "" = auto period when the option is given
   bool json = false;
   bool trace = false;
+  bool costs_given = false;  // --write-cost or --read-cost on the command line
 };
 
 const char *kConvention =
@@ -48,6 +49,8 @@ void run_schedule(const ScheduleOptions &o, bool periodic_given) {
   TENET_USER_CHECK(o.disk_snapshots >= 0, "schedule: --disk-snapshots must be >= 0 (got ",
                    o.disk_snapshots, ")");
   const bool two_level = o.disk_snapshots > 0;
+  TENET_USER_CHECK(two_level || !o.costs_given, "schedule: --write-cost and --read-cost are the disk's costs; they "
+                   "need --disk-snapshots");
   TENET_USER_CHECK(two_level || o.snapshots >= 1, "schedule: --snapshots must be >= 1 (got ",
                    o.snapshots, "); the initial state takes one snapshot");
   TENET_USER_CHECK(o.snapshots >= 0, "schedule: --snapshots must be >= 0 with disk snapshots (got ",
@@ -167,12 +170,12 @@ void add_schedule_command(CLI::App &app) {
       ->required();
   cmd->add_option("--disk-snapshots", options->disk_snapshots,
                   "Disk snapshots D: selects the two-level memory+disk schedule");
-  cmd->add_option("--write-cost", options->write_cost,
-                  "Cost of writing one state to disk, in forward steps (two-level)")
-      ->capture_default_str();
-  cmd->add_option("--read-cost", options->read_cost,
-                  "Cost of reading one state from disk, in forward steps (two-level)")
-      ->capture_default_str();
+  CLI::Option *write_cost = cmd->add_option("--write-cost", options->write_cost,
+                                            "Cost of writing one state to disk, in forward steps (two-level)")
+                                ->capture_default_str();
+  CLI::Option *read_cost = cmd->add_option("--read-cost", options->read_cost,
+                                           "Cost of reading one state from disk, in forward steps (two-level)")
+                               ->capture_default_str();
   cmd->add_flag("--online", options->online, "Online Revolve (N unknown during the forward)");
   CLI::Option *periodic = cmd->add_option(
       "--periodic", options->periodic,
@@ -181,7 +184,10 @@ void add_schedule_command(CLI::App &app) {
   cmd->add_flag("--store-all", options->store_all, "Store every state (needs S >= N-1)");
   cmd->add_flag("--json", options->json, "Print JSON");
   cmd->add_flag("--trace", options->trace, "List the actions");
-  cmd->callback([options, periodic] { run_schedule(*options, periodic->count() > 0); });
+  cmd->callback([options, periodic, write_cost, read_cost] {
+    options->costs_given = write_cost->count() + read_cost->count() > 0;
+    run_schedule(*options, periodic->count() > 0);
+  });
 }
 
 }  // namespace tenet::cli
