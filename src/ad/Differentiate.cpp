@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <functional>
+#include <iterator>
 #include <limits>
+#include <set>
 
 #include "fd/Derivatives.h"
 #include "support/Error.h"
@@ -39,7 +41,12 @@ ApplyArgs for_operator(const Operator &op, const ApplyArgs &args) {
 void DerivativeOperator::run_prepare(const ApplyArgs &args) {
   if (!prepare) return;
   ApplyArgs p = for_operator(*prepare, args);
+  // The overrides of the fields it reads (a parameter given for another run): without them
+  // its coefficients would come from the original fields while `op` reads the override.
   p.fields.clear();
+  for (const auto &[name, f] : args.fields)
+    for (const auto &k : prepare->kernel().fields)
+      if (k->name() == name) p.fields[name] = f;
   p.autotune = false;
   prepare->apply(p);
 }
@@ -54,8 +61,38 @@ PerfReport DerivativeOperator::apply(const ApplyArgs &args) {
     TENET_USER_CHECK(in(op.get()) || in(prepare.get()), "unknown argument '", name,
                      "': this derivative operator takes no scalar of that name");
   }
+  // A forward field read at every reversed step must hold every step's levels: one that cycles
+  // through a few buffers holds only the last ones (the checkpointing runtime, which restores
+  // them, runs one step per call).
+  if (args.time_M > args.time_m) {
+    std::set<std::string> written;
+    for (const Eq &e : equations)
+      if (const FieldData *f = field_of(e.lhs)) written.insert(f->name());
+    for (const auto &[name, offsets] : forward_needs) {
+      if (offsets.empty() || written.count(name)) continue;
+      const FieldData *f = nullptr;
+      auto given = args.fields.find(name);
+      if (given != args.fields.end()) f = given->second.get();
+      for (const auto &k : op->kernel().fields)
+        if (!f && k->name() == name) f = k.get();
+      TENET_USER_CHECK(!f || f->kind != FieldKind::TimeFunction || f->saved, "the derivative operator reads the forward "
+                       "field '", name, "' at every step it runs, but '", name, "' cycles through ", f ? f->nbuf : 0,
+                       " time buffers that hold only the forward's last levels: over steps ", args.time_m, " to ",
+                       args.time_M, " the result would be wrong. Create it with save = nt (its whole history), run one "
+                       "step per call from restored states, or use FwiGradient / compute_gradient, which checkpoint");
+    }
+  }
   run_prepare(args);
-  return op->apply(for_operator(*op, args));
+  ApplyArgs a = for_operator(*op, args);
+  for (auto it = a.fields.begin(); it != a.fields.end();) {  // overrides only `prepare` reads
+    bool known = false;
+    for (const auto &k : op->kernel().fields) known |= k->name() == it->first;
+    bool prepared = false;
+    if (prepare)
+      for (const auto &k : prepare->kernel().fields) prepared |= k->name() == it->first;
+    it = !known && prepared ? a.fields.erase(it) : std::next(it);
+  }
+  return op->apply(a);
 }
 
 namespace {
@@ -118,6 +155,7 @@ class Differentiator {
           if (is_grid(f.get())) halo = std::max(halo, *std::max_element(f->halo.begin(), f->halo.end()));
           if (f->kind == FieldKind::Sparse) active_.emplace(f.get(), f);
           read_.insert(f->name());
+          read_fields_.insert(f.get());
         }
       }
     for (const Eq &e : fwd) {
@@ -131,6 +169,9 @@ class Differentiator {
       TENET_USER_CHECK(p != nullptr, "a parameter to differentiate with respect to is null");
       TENET_USER_CHECK(read_.count(p->name()), "cannot differentiate with respect to '", p->name(),
                        "': the operator does not read it (it reads ", list(read_), ")");
+      TENET_USER_CHECK(read_fields_.count(p.get()) || written_.count(p.get()), "cannot differentiate with respect to '",
+                       p->name(), "': the operator reads a field of that name, but not this one (another field named '",
+                       p->name(), "'); pass the field the equations use");
       TENET_USER_CHECK(!written_.count(p.get()), "'", p->name(), "' is written by the operator, so it is state, "
                        "not a parameter; differentiate with respect to what it is computed from");
       TENET_USER_CHECK(is_grid(p.get()), "parameter '", p->name(), "' must be a Function or TimeFunction");
@@ -736,8 +777,8 @@ class Differentiator {
   const Grid *grid_ = nullptr;
   Expr t_;
   std::map<const FieldData *, std::shared_ptr<FieldData>> active_;
-  std::set<const FieldData *> written_, params_;
-  std::set<std::string> read_;
+  std::set<const FieldData *> written_, params_, read_fields_;
+  std::set<std::string> read_;  // names, for messages
   std::map<const FieldData *, std::shared_ptr<FieldData>> d_;
   std::set<std::pair<const FieldData *, std::int64_t>> fresh_;
   int halo_ = 0;

@@ -71,6 +71,10 @@ struct DerivativeOperator {
 /// The adjoint operator. Running it over [time_m, time_M] reverses the forward over the same
 /// range: inputs are the adjoint of the final state (in the state's adjoint buffers) and of
 /// the outputs (receiver residuals in the sparse adjoints); parameter adjoints accumulate.
+/// The state adjoints carry over from one call to the next (as the checkpointing runtime,
+/// which reverses one step per call, needs): zero every derivative field before an independent
+/// run. Forward fields read at every step (u of a nonlinear term or of a gradient) must keep
+/// their whole history (save) for a call over several steps; apply() checks that.
 ///
 /// Time-gather form. When the forward is a single update w[t+1] = solve(R, w[t+1]) with R
 /// linear in w (coefficients free of w, dR/dw[t+1] = a(x) free of time), plus injections into

@@ -1,4 +1,5 @@
 #include "checkpoint/DiskStorage.h"
+#include "checkpoint/MemoryStorage.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -354,6 +355,7 @@ DiskStorage::~DiskStorage() {
 
 void DiskStorage::save(int slot, const State &state) {
   TENET_USER_CHECK(slot >= 0, "disk checkpoint storage: slot ", slot, " is negative");
+  check_state_buffers(state, "disk checkpoint storage");
   Impl &im = *impl_;
   {
     std::unique_lock<std::mutex> lock(im.mu);
@@ -415,6 +417,7 @@ void DiskStorage::prefetch(int slot) {
 }
 
 void DiskStorage::load(int slot, const State &state) {
+  check_state_buffers(state, "disk checkpoint storage");
   Impl &im = *impl_;
   std::shared_ptr<Bytes> image;
   std::vector<std::size_t> sizes;

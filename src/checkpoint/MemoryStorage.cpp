@@ -11,10 +11,17 @@ std::size_t state_bytes(const State &state) {
   return total;
 }
 
+void check_state_buffers(const State &state, const char *who) {
+  for (std::size_t i = 0; i < state.size(); ++i)
+    TENET_USER_CHECK(state[i].data != nullptr || state[i].bytes() == 0, who, ": buffer ", i, " of the state has ",
+                     state[i].bytes(), " bytes but no data pointer");
+}
+
 MemoryStorage::MemoryStorage(std::size_t budget_bytes) : budget_(budget_bytes) {}
 
 void MemoryStorage::save(int slot, const State &state) {
   TENET_USER_CHECK(slot >= 0, "memory checkpoint storage: slot ", slot, " is negative");
+  check_state_buffers(state, "memory checkpoint storage");
   const std::size_t bytes = state_bytes(state);
   auto it = slots_.find(slot);
   const std::size_t replaced = it == slots_.end() ? 0 : it->second.blob.size;
@@ -58,6 +65,7 @@ void MemoryStorage::save(int slot, const State &state) {
 }
 
 void MemoryStorage::load(int slot, const State &state) {
+  check_state_buffers(state, "memory checkpoint storage");
   auto it = slots_.find(slot);
   TENET_USER_CHECK(it != slots_.end(), "memory checkpoint storage: load of slot ", slot,
                    " which holds no state (a schedule must save before it loads)");

@@ -323,7 +323,7 @@ Schedule revolve_schedule(int steps, int snapshots) {
   Schedule s;
   s.name = "revolve";
   s.steps = steps;
-  s.slots[kMemoryLevel] = snapshots;
+  s.slots[kMemoryLevel] = std::min(snapshots, steps);  // more would never be used
   s.actions.push_back(internal::make_save(kMemoryLevel, 0, 0));
   internal::append_revolve(s.actions, 0, steps, kMemoryLevel, 0,
                            internal::slot_range(1, std::min(snapshots, steps)), true);
@@ -338,7 +338,7 @@ Schedule store_all_schedule(int steps, int snapshots) {
                    "; give more snapshots or use the revolve schedule");
   Schedule s = revolve_schedule(steps, needed);  // with S >= N-1 Revolve never recomputes
   s.name = "store-all";
-  s.slots[kMemoryLevel] = snapshots;
+  s.slots[kMemoryLevel] = std::min(snapshots, steps);
   return s;
 }
 
@@ -377,7 +377,7 @@ Schedule periodic_schedule(int steps, int snapshots, int period) {
   Schedule s;
   s.name = "periodic";
   s.steps = steps;
-  s.slots[kMemoryLevel] = snapshots;
+  s.slots[kMemoryLevel] = static_cast<int>(std::min<std::int64_t>(snapshots, std::max<std::int64_t>(needed, 1)));
   const int checkpoints = static_cast<int>((std::int64_t{steps} + period - 1) / period);
   for (int a = 0; a < checkpoints; ++a) {
     if (a > 0) s.actions.push_back(internal::make_advance((a - 1) * period, a * period));
@@ -401,7 +401,7 @@ void check_two_level_arguments(int steps, int memory_slots, int disk_slots, doub
   TENET_USER_CHECK(memory_slots >= 0 && disk_slots >= 0,
                    "two-level schedule: snapshot counts must be >= 0 (memory ", memory_slots,
                    ", disk ", disk_slots, ")");
-  TENET_USER_CHECK(memory_slots + disk_slots >= 1,
+  TENET_USER_CHECK(static_cast<std::int64_t>(memory_slots) + disk_slots >= 1,
                    "two-level schedule: need at least one snapshot in memory or on disk (the "
                    "initial state takes one)");
   TENET_USER_CHECK(std::isfinite(write_cost) && write_cost >= 0 && std::isfinite(read_cost) &&
@@ -451,8 +451,9 @@ Schedule two_level_schedule(int steps, int memory_slots, int disk_slots, double 
   Schedule s;
   s.name = "two-level";
   s.steps = steps;
-  s.slots[kMemoryLevel] = memory_slots;
-  s.slots[kDiskLevel] = disk_slots;
+  // No more slots than the steps can use: analyze_schedule keeps an entry per declared slot.
+  s.slots[kMemoryLevel] = std::min(memory_slots, steps);
+  s.slots[kDiskLevel] = std::min(disk_slots, steps);
   s.write_cost = write_cost;
   s.read_cost = read_cost;
   if (memory_slots >= std::max(1, steps - 1)) {
@@ -628,6 +629,7 @@ std::vector<Action> OnlineRevolve::stop() {
 
 Schedule online_revolve_schedule(int steps, int snapshots) {
   internal::check_steps_and_snapshots("online revolve schedule", steps, snapshots);
+  snapshots = std::min(snapshots, steps);  // more would never be used (and cost time linear in them)
   Schedule s;
   s.name = "online-revolve";
   s.steps = steps;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "seismic/Models.h"
 #include "support/Error.h"
 #include "support/Progress.h"
 
@@ -33,12 +34,13 @@ std::vector<char> physical_mask(const VelocityModel &m) {
   return mask;
 }
 
-std::vector<std::vector<double>> model_shots(AcousticProblem &p, const std::vector<std::vector<double>> &sources) {
+std::vector<std::vector<double>> model_shots(AcousticProblem &p, const std::vector<std::vector<double>> &sources,
+                                             int threads) {
   std::vector<std::vector<double>> out;
   for (const auto &s : sources) {
     p.src().set_coordinates(s);
     p.u().fill(0.0);
-    p.forward();
+    p.forward(threads);
     out.push_back(p.rec().get_data());
   }
   return out;
@@ -58,8 +60,11 @@ FwiResult run_fwi(const FwiConfig &c, const std::function<bool(const FwiIteratio
   TENET_USER_CHECK(c.true_model.shape == c.initial_model.shape && c.true_model.nbl == c.initial_model.nbl &&
                        c.true_model.spacing == c.initial_model.spacing,
                    "fwi: the initial model must have the grid of the true model");
-  TENET_USER_CHECK(c.vmin > 0 && c.vmax > c.vmin, "fwi: velocity bounds must satisfy 0 < vmin < vmax (got ", c.vmin,
-                   ", ", c.vmax, ")");
+  TENET_USER_CHECK(std::isfinite(c.vmax) && c.vmin > 0 && c.vmax > c.vmin, "fwi: velocity bounds must satisfy 0 < vmin < "
+                   "vmax, finite (got ", c.vmin, ", ", c.vmax, ")");
+  check_model(c.true_model, "fwi: the true model");  // km/s, plausible, the right size
+  check_model(c.initial_model, "fwi: the initial model");
+  TENET_USER_CHECK(c.threads >= 0, "fwi: threads = ", c.threads, " must be 0 (all) or positive");
   const auto t0 = std::chrono::steady_clock::now();
   FwiResult r;
   r.model = c.initial_model;
@@ -77,12 +82,13 @@ FwiResult run_fwi(const FwiConfig &c, const std::function<bool(const FwiIteratio
     std::vector<std::vector<double>> observed;
     {
       AcousticProblem truth(c.true_model, ao);
-      observed = model_shots(truth, c.sources);
+      observed = model_shots(truth, c.sources, c.threads);
       r.nt = truth.nt();
     }
     AcousticProblem work(r.model, ao);
     GradientOptions gopts = c.gradient;
     gopts.copy_gradient = false;  // summed over shots straight from the gradient field
+    if (gopts.threads == 0) gopts.threads = c.threads;
     FwiGradient fg(gradient_problem(work), gopts);
     // Variables: m = 1/v^2 on the padded grid; the absorbing layer is held by equal bounds.
     std::vector<double> x(r.model.velocity.size()), lo(x.size()), hi(x.size());

@@ -333,9 +333,12 @@ struct FwiGradient::Impl {
     TENET_USER_CHECK(p.time_M >= p.time_m && p.time_m >= 0, "gradient: the time range [", p.time_m, ", ", p.time_M,
                      "] is empty or negative");
     TENET_USER_CHECK(p.time_M - p.time_m + 1 <= 1000000000, "gradient: too many time steps");
-    for (const auto &f : p.state)
+    for (const auto &f : p.state) {
       TENET_USER_CHECK(f && f->kind == FieldKind::TimeFunction, "gradient: state field '",
                        f ? f->name() : std::string("(null)"), "' is not a TimeFunction");
+      TENET_USER_CHECK(f != p.parameter, "gradient: the parameter '", f->name(), "' is a state field the forward "
+                       "advances; differentiate with respect to a field it reads (e.g. the squared slowness m)");
+    }
     bool records = false;
     for (const Eq &e : p.equations) records |= e.kind == EqKind::Interpolate && e.sparse == p.receivers;
     TENET_USER_CHECK(records, "gradient: no equation interpolates into the receivers '", p.receivers->name(),
@@ -448,6 +451,22 @@ FwiGradient::FwiGradient(GradientProblem problem, GradientOptions options) : imp
   m.adjoint = tenet::adjoint(m.equations, req, ao);
   m.rec_bar = m.adjoint.of(m.problem.receivers->name());
   m.gradient = m.adjoint.of(m.problem.parameter->name());
+  for (const auto &[name, v] : m.problem.scalars) {  // each operator gets only its own; a typo would vanish
+    bool used = false;
+    for (const Operator *o : {m.forward.get(), m.adjoint.op.get(), m.adjoint.prepare.get()})
+      if (o)
+        for (const std::string &n : o->scalar_names()) used |= n == name;
+    TENET_USER_CHECK(used, "gradient: unknown scalar '", name, "': neither the forward nor its adjoint reads it (",
+                     "they read: ", [&] {
+                       std::set<std::string> all;
+                       for (const Operator *o : {m.forward.get(), m.adjoint.op.get(), m.adjoint.prepare.get()})
+                         if (o)
+                           for (const std::string &n : o->scalar_names()) all.insert(n);
+                       std::string t;
+                       for (const auto &n : all) t += (t.empty() ? "" : ", ") + n;
+                       return t;
+                     }(), ")");
+  }
   m.args.scalars = m.problem.scalars;
   m.args.threads = m.options.threads;
   m.args.autotune = worth_tuning(m.problem.parameter->grid);

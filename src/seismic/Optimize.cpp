@@ -70,11 +70,28 @@ OptimizeResult minimize(const ObjectiveFunction &f, std::vector<double> x, const
   TENET_USER_CHECK(upper.empty() || upper.size() == x.size(), "minimize: upper bounds have the wrong size");
   TENET_USER_CHECK(opts.iterations >= 0 && opts.memory >= 1, "minimize: iterations >= 0 and memory >= 1 required");
   for (std::size_t i = 0; i < lower.size() && i < upper.size(); ++i)
-    TENET_USER_CHECK(lower[i] <= upper[i], "minimize: lower bound above upper bound at variable ", i);
+    TENET_USER_CHECK(lower[i] <= upper[i], "minimize: lower bound ", lower[i], " above (or not comparable with) upper ",
+                     "bound ", upper[i], " at variable ", i);
+  for (std::size_t i = 0; i < x.size(); ++i)
+    TENET_USER_CHECK(std::isfinite(x[i]), "minimize: starting value ", i, " is ", x[i]);
+  TENET_USER_CHECK(std::isfinite(opts.first_step) && opts.first_step > 0 && opts.max_line_search >= 1 &&
+                       std::isfinite(opts.armijo) && opts.armijo > 0 && opts.armijo < 1,
+                   "minimize: need first_step > 0, max_line_search >= 1 and 0 < armijo < 1 (got ", opts.first_step, ", ",
+                   opts.max_line_search, ", ", opts.armijo, ")");
   project(x, lower, upper);
   OptimizeResult r;
   std::vector<double> g(x.size());
-  double fx = f(x, g);
+  // The objective must leave one finite derivative per variable (the loop reads g as x's size).
+  const ObjectiveFunction checked = [&](const std::vector<double> &at, std::vector<double> &grad) {
+    const double v = f(at, grad);
+    TENET_USER_CHECK(grad.size() == at.size(), "minimize: the objective wrote ", grad.size(), " derivatives for ",
+                     at.size(), " variables");
+    for (std::size_t i = 0; i < grad.size(); ++i)
+      TENET_USER_CHECK(std::isfinite(grad[i]) || !std::isfinite(v), "minimize: derivative ", i, " is ", grad[i],
+                       " where the objective is ", v);
+    return v;
+  };
+  double fx = checked(x, g);
   TENET_USER_CHECK(std::isfinite(fx), "the objective is not finite at the starting point");
   r.evaluations = 1;
   r.objectives.push_back(fx);
@@ -86,6 +103,7 @@ OptimizeResult minimize(const ObjectiveFunction &f, std::vector<double> x, const
                                                                                             : std::fabs(x[i]);
     range = std::max(range, span);
   }
+  if (range == 0) range = 1;  // all variables 0 and unbounded: unit steps to start with
   r.stop_reason = "iterations done";
   double last_step = 0.0;
   for (int it = 1; it <= opts.iterations; ++it) {
@@ -125,7 +143,7 @@ OptimizeResult minimize(const ObjectiveFunction &f, std::vector<double> x, const
       std::vector<double> dx(x.size());
       for (std::size_t i = 0; i < x.size(); ++i) dx[i] = xn[i] - x[i];
       if (dot(dx, dx) == 0) break;  // every variable is held by a bound
-      fn = f(xn, gn);
+      fn = checked(xn, gn);
       ++r.evaluations;
       const double slope = dot(g, dx);  // predicted first-order change
       if (std::isfinite(fn) && fn <= fx + opts.armijo * slope) {

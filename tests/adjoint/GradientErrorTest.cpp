@@ -127,5 +127,43 @@ TEST_F(GradientErrors, IncompleteProblems) {
   expect_error([] { parse_strategy("binomial"); }, "unknown gradient strategy");
 }
 
+// The adjoint reads u at every step it reverses: over several steps a cycling u (three
+// buffers) gives a wrong gradient (relative error 0.5-1.4 against finite differences), so
+// DerivativeOperator::apply refuses; one step per call, as the checkpointing runtime runs it,
+// stays allowed.
+TEST_F(GradientErrors, MultiStepAdjointOfACyclingForwardFieldIsRefused) {
+  AcousticProblem &p = *shot.problem;
+  DiffRequest req;
+  req.parameters = {p.m().data()};
+  DerivativeOperator adj = adjoint(p.equations(), req);
+  ApplyArgs a;
+  a.scalars["dt"] = p.dt();
+  a.time_m = 1;
+  a.time_M = p.nt() - 2;
+  expect_error([&] { adj.apply(a); }, "save = nt");
+  a.time_M = 1;
+  adj.apply(a);
+}
+
+// A parameter is a field, not a name: another Function called "m" is not the one the
+// equations read (its gradient was silently all zeros).
+TEST_F(GradientErrors, ParameterOfTheSameNameButAnotherField) {
+  AcousticProblem &p = *shot.problem;
+  Function other("m", p.m().grid(), 4);
+  DiffRequest req;
+  req.parameters = {other.data()};
+  expect_error([&] { adjoint(p.equations(), req); }, "not this one");
+  GradientProblem gp = gradient_problem(p);
+  gp.parameter = p.u().data();  // the state itself
+  expect_error([&] { compute_gradient(gp, shot.observed); }, "state field");
+}
+
+// Scalars go to the operators that read them; one that none reads is a typo, not a no-op.
+TEST_F(GradientErrors, UnknownScalarIsNamed) {
+  GradientProblem gp = gradient_problem(*shot.problem);
+  gp.scalars["dtt"] = 1.0;
+  expect_error([&] { compute_gradient(gp, shot.observed); }, "unknown scalar 'dtt'");
+}
+
 }  // namespace
 }  // namespace tenet

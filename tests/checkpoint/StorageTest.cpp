@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -105,6 +106,32 @@ TEST(checkpoint_MemoryStorage, RoundTripReplaceAndBudget) {
   std::vector<float> small(5);
   std::vector<double> small_b(10);
   expect_error_containing([&] { m.load(1, make_state(small, small_b)); }, "bytes");
+}
+
+// A buffer with elements but no data pointer is an error, not a segfault in the copy.
+TEST(checkpoint_Storage, BuffersWithoutDataAreRefused) {
+  const State bad{BufferRef{nullptr, 10, DType::Float64, {10}}};
+  MemoryStorage memory;
+  expect_error_containing([&] { memory.save(0, bad); }, "no data pointer");
+  std::vector<double> ok(10, 1.0);
+  memory.save(0, {BufferRef{ok.data(), 10, DType::Float64, {10}}});
+  expect_error_containing([&] { memory.load(0, bad); }, "no data pointer");
+  TempDir dir;
+  DiskStorage disk(dir.str());
+  expect_error_containing([&] { disk.save(0, bad); }, "no data pointer");
+}
+
+// Snapshots beyond the steps are never used; declaring them cost memory and time linear in
+// their count (INT_MAX: 8 GB and half a minute).
+TEST(checkpoint_Schedule, SnapshotsBeyondTheStepsAreNotDeclared) {
+  const int most = std::numeric_limits<int>::max();
+  for (const Schedule &s : {revolve_schedule(10, most), online_revolve_schedule(10, most),
+                            periodic_schedule(10, most, 0), two_level_schedule(10, 2, most, 1, 1)}) {
+    SCOPED_TRACE(s.name);
+    EXPECT_LE(s.slots[kMemoryLevel], 10);
+    EXPECT_LE(s.slots[kDiskLevel], 10);
+    EXPECT_EQ(analyze_schedule(s).reverse_steps, 10);
+  }
 }
 
 TEST(checkpoint_DiskStorage, RoundTripWithPrefetchAndCleanup) {

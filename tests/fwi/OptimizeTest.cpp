@@ -90,5 +90,28 @@ TEST(fwi_Optimize, CallbackCanStopAndBadInputIsRejected) {
   EXPECT_THROW(minimize(rosenbrock, {0.0, 0.0}, {1.0, 1.0}, {0.0, 0.0}, o), Error);
 }
 
+// An objective that leaves the gradient the wrong size was read past its end; one starting at
+// 0 without bounds had no step scale and stopped at once.
+TEST(fwi_Optimize, GradientOfTheWrongSizeAndAStartAtZero) {
+  OptimizeOptions o;
+  o.iterations = 20;
+  auto resized = [](const std::vector<double> &x, std::vector<double> &g) {
+    g.assign(x.size() + 3, 1.0);
+    return x[0] * x[0];
+  };
+  try {
+    minimize(resized, {1, 2, 3}, {}, {}, o);
+    ADD_FAILURE() << "no error";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("6 derivatives for 3 variables"), std::string::npos) << e.what();
+  }
+  auto f = [](const std::vector<double> &x, std::vector<double> &g) {
+    g = {2 * (x[0] - 1)};
+    return (x[0] - 1) * (x[0] - 1);
+  };
+  const OptimizeResult r = minimize(f, {0.0}, {}, {}, o);
+  EXPECT_NEAR(r.x[0], 1.0, 1e-6) << r.stop_reason;
+}
+
 }  // namespace
 }  // namespace tenet
