@@ -54,11 +54,13 @@ void MemoryStorage::save(int slot, const State &state) {
   }
   s.blob.size = bytes;
   s.sizes.clear();
+  s.dtypes.clear();
   std::size_t offset = 0;
   for (const BufferRef &b : state) {
     if (b.bytes() != 0) copy_bytes(s.blob.data.get() + offset, b.data, b.bytes());
     offset += b.bytes();
     s.sizes.push_back(b.bytes());
+    s.dtypes.push_back(b.dtype);
   }
   in_use_ = in_use_ - replaced + bytes;
   if (in_use_ > peak_) peak_ = in_use_;
@@ -75,6 +77,8 @@ void MemoryStorage::load(int slot, const State &state) {
                    state.size());
   std::size_t offset = 0;
   for (std::size_t i = 0; i < state.size(); ++i) {
+    TENET_USER_CHECK(s.dtypes[i] == state[i].dtype, "memory checkpoint storage: slot ", slot, " buffer ", i, " holds ",
+                     dtype_name(s.dtypes[i]), " values but the state's buffer is ", dtype_name(state[i].dtype));
     TENET_USER_CHECK(s.sizes[i] == state[i].bytes(), "memory checkpoint storage: slot ", slot,
                      " buffer ", i, " holds ", s.sizes[i], " bytes but the state's buffer has ",
                      state[i].bytes());

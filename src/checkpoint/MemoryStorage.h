@@ -40,6 +40,7 @@ class MemoryStorage : public CheckpointStorage {
   struct Slot {
     Blob blob;
     std::vector<std::size_t> sizes;  // bytes of each buffer, to check loads
+    std::vector<DType> dtypes;       // and its element type
   };
   std::map<int, Slot> slots_;
   // Released buffers kept for reuse, so that steady-state saves do not fault fresh pages in.

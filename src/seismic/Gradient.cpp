@@ -138,6 +138,8 @@ OperatorCheckpointable::OperatorCheckpointable(Operator &forward, DerivativeOper
     TENET_USER_CHECK(!f->saved, "checkpointed adjoint: '", f->name(), "' keeps its whole history (save = ", f->nbuf,
                      "), so there is nothing to checkpoint; build it with modulo buffers (save = 0), or use "
                      "the full-history gradient");
+    TENET_USER_CHECK(forward_.time_offsets().count(f->name()), "checkpointed adjoint: state field '", f->name(),
+                     "' is not used by the forward operator; name only the TimeFunctions its equations advance");
     in_state.insert(f.get());
     // The adjoint of step t reads levels the forward step t has just left in the buffers.
     const Offsets o = offsets_of(eqs, f.get());
@@ -384,6 +386,10 @@ struct FwiGradient::Impl {
                        o.memory_bytes, "-byte budget (at most ", fit, ")");
       if (s == 0) s = fit;
     }
+    const int strategy = static_cast<int>(o.strategy);
+    TENET_USER_CHECK(strategy >= static_cast<int>(GradientStrategy::FullHistory) &&
+                         strategy <= static_cast<int>(GradientStrategy::Periodic),
+                     "gradient: unknown strategy ", strategy);
     switch (o.strategy) {
       case GradientStrategy::FullHistory: return;
       case GradientStrategy::StoreAll:

@@ -116,14 +116,16 @@ TEST_F(GradientErrors, IncompleteProblems) {
   p.parameter = other.data();
   expect_error([&] { compute_gradient(p, shot.observed); }, "does not read it");
 
-  // A state that misses a field the forward writes cannot be checkpointed.
+  // A state field the forward does not use cannot be checkpointed.
   p = gradient_problem(a);
   TimeFunction v("v", a.grid(), 4);
   p.state = {v.data()};
   GradientOptions o;
   o.strategy = GradientStrategy::Revolve;
   o.snapshots = 2;
-  expect_error([&] { compute_gradient(p, shot.observed, o); }, "not part of the state");
+  expect_error([&] { compute_gradient(p, shot.observed, o); }, "'v' is not used by the forward operator");
+  p.state = {a.u().data(), v.data()};  // an extra field (was an internal error)
+  expect_error([&] { compute_gradient(p, shot.observed, o); }, "'v' is not used by the forward operator");
 
   expect_error([] { parse_strategy("binomial"); }, "unknown gradient strategy");
 }
