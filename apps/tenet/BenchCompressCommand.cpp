@@ -7,7 +7,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <span>
 #include <string>
 #include <vector>
@@ -20,7 +19,6 @@
 #include "compress/Compressor.h"
 #include "compress/Metrics.h"
 #include "support/Error.h"
-#include "support/Shape.h"
 #include "seismic/SeismicIO.h"
 
 namespace tenet::cli {
@@ -131,21 +129,9 @@ void add_bench_compress_command(CLI::App &bench) {
     TENET_USER_CHECK(opt->dims.empty() || !opt->input.empty(), "--dims gives the shape of --input; give both or neither");
     if (!opt->input.empty()) {
       TENET_USER_CHECK(!opt->dims.empty(), "--input needs --dims");
-      std::error_code ec;
-      TENET_USER_CHECK(std::filesystem::is_regular_file(opt->input, ec), "--input '", opt->input,
-                       "' is not a file (missing, or a directory)");
-      Field f{std::filesystem::path(opt->input).stem().string(), parse_shape(opt->dims), {}};
-      const auto n = static_cast<std::size_t>(value_count(f.shape, "--dims"));
-      std::ifstream in(opt->input, std::ios::binary | std::ios::ate);
-      TENET_USER_CHECK(in, "cannot open ", opt->input);
-      std::size_t size = static_cast<std::size_t>(in.tellg());
-      TENET_USER_CHECK(size == n * 4, opt->input, " has ", size, " bytes but --dims ", opt->dims,
-                       " as float32 needs ", n * 4);
-      in.seekg(0);
-      f.data.resize(n);
-      in.read(reinterpret_cast<char *>(f.data.data()), std::streamsize(size));
-      TENET_USER_CHECK(in, "cannot read ", opt->input);
-      fields.push_back(std::move(f));
+      const Array a = read_raw_f32(opt->input, parse_shape(opt->dims));  // float32 values: exact as doubles
+      fields.push_back({std::filesystem::path(opt->input).stem().string(), a.shape,
+                        std::vector<float>(a.data.begin(), a.data.end())});
     } else {
       const int n2 = opt->quick ? 256 : 1000, n3 = opt->quick ? 64 : 256;
       for (const char *phase : {"early", "late"}) {

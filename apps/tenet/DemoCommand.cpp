@@ -28,8 +28,7 @@ struct DemoOptions {
 void run_demo(const DemoOptions &o) {
   TENET_USER_CHECK(o.shape.size() == 2, "--shape takes two sizes, NX,NZ");
   for (auto n : o.shape) TENET_USER_CHECK(n >= 8, "--shape: every size must be at least 8 points (got ", n, ")");
-  TENET_USER_CHECK(o.space_order % 2 == 0 && o.space_order >= 2 && o.space_order <= 16, "--space-order ",
-                   o.space_order, ": use an even order from 2 to 16");
+  check_space_order(o.space_order);
   TENET_USER_CHECK(std::isfinite(o.spacing) && o.spacing > 0, "--spacing ", o.spacing, ": must be positive (m)");
   TENET_USER_CHECK(std::isfinite(o.f0) && o.f0 > 0, "--f0 ", o.f0, ": must be positive (kHz)");
   TENET_USER_CHECK(std::isfinite(o.tn) && o.tn > 0, "--tn ", o.tn, ": must be positive (ms)");

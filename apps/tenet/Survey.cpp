@@ -171,9 +171,13 @@ void ensure_directory(const std::string &dir, const char *option) {
 
 // The settings every survey command uses, checked before any work or output (each command
 // starts with survey_model).
+void check_space_order(int order) {
+  TENET_USER_CHECK(order % 2 == 0 && order >= 2 && order <= 16, "--space-order ", order,
+                   ": use an even order from 2 to 16");
+}
+
 static void check_settings(const SurveyOptions &o) {
-  TENET_USER_CHECK(o.space_order % 2 == 0 && o.space_order >= 2 && o.space_order <= 16,
-                   "--space-order ", o.space_order, ": use an even order from 2 to 16");
+  check_space_order(o.space_order);
   (void)parse_dtype(o.dtype);
   // More threads than processors only slow a run down (1000 on 2 cores: 10-20x slower).
   TENET_USER_CHECK(o.threads >= 0 && o.threads <= omp_get_num_procs(), "--threads ", o.threads, ": use 0 (all cores) to ",
@@ -255,8 +259,7 @@ std::vector<double> survey_receivers(const SurveyOptions &o, const VelocityModel
 }
 
 AcousticOptions survey_acoustic(const SurveyOptions &o, const VelocityModel &m, double vmax_bound) {
-  TENET_USER_CHECK(o.space_order % 2 == 0 && o.space_order >= 2 && o.space_order <= 16,
-                   "--space-order ", o.space_order, ": use an even order from 2 to 16");
+  // The settings themselves were checked by survey_model, which every command runs first.
   AcousticOptions a;
   a.space_order = o.space_order;
   a.f0 = o.f0;

@@ -78,6 +78,9 @@ MemoryPlan plan_memory(const SurveyOptions &o, AcousticProblem &problem);
 /// Option checks whose messages say what is wanted (CLI11's own print the whole double range).
 extern const CLI::Validator kPositive, kNonNegative;
 
+/// --space-order: even, 2 to 16 (the centred derivatives Tenet has weights for).
+void check_space_order(int order);
+
 /// Creates the output directory; throws a clear error when that fails.
 void ensure_directory(const std::string &dir, const char *option = "--out");
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <functional>
-#include <iterator>
 #include <limits>
 #include <set>
 
@@ -23,6 +22,14 @@ std::shared_ptr<FieldData> DerivativeOperator::of(const std::string &name) const
 }
 
 namespace {
+
+// The field of that name among those `op` reads (null for none or a null `op`).
+const FieldData *field_named(const Operator *op, const std::string &name) {
+  if (op)
+    for (const auto &f : op->kernel().fields)
+      if (f->name() == name) return f.get();
+  return nullptr;
+}
 
 // The arguments with only the scalars `op` reads: the operators of one derivative share the
 // caller's arguments, but each rejects names it does not know.
@@ -45,8 +52,7 @@ void DerivativeOperator::run_prepare(const ApplyArgs &args) {
   // its coefficients would come from the original fields while `op` reads the override.
   p.fields.clear();
   for (const auto &[name, f] : args.fields)
-    for (const auto &k : prepare->kernel().fields)
-      if (k->name() == name) p.fields[name] = f;
+    if (field_named(prepare.get(), name)) p.fields[name] = f;
   p.autotune = false;
   prepare->apply(p);
 }
@@ -70,11 +76,8 @@ PerfReport DerivativeOperator::apply(const ApplyArgs &args) {
       if (const FieldData *f = field_of(e.lhs)) written.insert(f->name());
     for (const auto &[name, offsets] : forward_needs) {
       if (offsets.empty() || written.count(name)) continue;
-      const FieldData *f = nullptr;
       auto given = args.fields.find(name);
-      if (given != args.fields.end()) f = given->second.get();
-      for (const auto &k : op->kernel().fields)
-        if (!f && k->name() == name) f = k.get();
+      const FieldData *f = given != args.fields.end() ? given->second.get() : field_named(op.get(), name);
       TENET_USER_CHECK(!f || f->kind != FieldKind::TimeFunction || f->saved, "the derivative operator reads the forward "
                        "field '", name, "' at every step it runs, but '", name, "' cycles through ", f ? f->nbuf : 0,
                        " time buffers that hold only the forward's last levels: over steps ", args.time_m, " to ",
@@ -84,14 +87,9 @@ PerfReport DerivativeOperator::apply(const ApplyArgs &args) {
   }
   run_prepare(args);
   ApplyArgs a = for_operator(*op, args);
-  for (auto it = a.fields.begin(); it != a.fields.end();) {  // overrides only `prepare` reads
-    bool known = false;
-    for (const auto &k : op->kernel().fields) known |= k->name() == it->first;
-    bool prepared = false;
-    if (prepare)
-      for (const auto &k : prepare->kernel().fields) prepared |= k->name() == it->first;
-    it = !known && prepared ? a.fields.erase(it) : std::next(it);
-  }
+  std::erase_if(a.fields, [&](const auto &given) {  // overrides only `prepare` reads
+    return !field_named(op.get(), given.first) && field_named(prepare.get(), given.first);
+  });
   return op->apply(a);
 }
 

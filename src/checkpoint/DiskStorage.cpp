@@ -1,5 +1,4 @@
 #include "checkpoint/DiskStorage.h"
-#include "checkpoint/MemoryStorage.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

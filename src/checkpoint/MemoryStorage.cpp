@@ -11,12 +11,6 @@ std::size_t state_bytes(const State &state) {
   return total;
 }
 
-void check_state_buffers(const State &state, const char *who) {
-  for (std::size_t i = 0; i < state.size(); ++i)
-    TENET_USER_CHECK(state[i].data != nullptr || state[i].bytes() == 0, who, ": buffer ", i, " of the state has ",
-                     state[i].bytes(), " bytes but no data pointer");
-}
-
 MemoryStorage::MemoryStorage(std::size_t budget_bytes) : budget_(budget_bytes) {}
 
 void MemoryStorage::save(int slot, const State &state) {

@@ -60,7 +60,5 @@ inline int snapshots_for_budget(std::size_t budget_bytes, std::size_t state_byte
 
 /// Total bytes of a state's buffers.
 std::size_t state_bytes(const State &state);
-/// A tenet::Error naming `who` where a buffer of `state` has elements but no data pointer.
-void check_state_buffers(const State &state, const char *who);
 
 }  // namespace tenet

@@ -5,8 +5,17 @@
 #include <string>
 
 #include "checkpoint/Checkpointable.h"
+#include "support/Error.h"
 
 namespace tenet {
+
+/// A tenet::Error naming the storage `who` where a buffer of `state` has elements but no data
+/// pointer (the implementations check the states they are given with it).
+inline void check_state_buffers(const State &state, const char *who) {
+  for (std::size_t i = 0; i < state.size(); ++i)
+    TENET_USER_CHECK(state[i].data != nullptr || state[i].bytes() == 0, who, ": buffer ", i, " of the state has ",
+                     state[i].bytes(), " bytes but no data pointer");
+}
 
 /// Holds checkpoints in numbered slots. Implementations: memory (byte budget), disk
 /// (background I/O), and compressed (compress/CompressedStorage.h, through any Compressor).

@@ -11,7 +11,6 @@ namespace tenet {
 namespace {
 
 std::vector<std::int64_t> buffer_shape(const BufferRef &b, std::size_t index) {
-  TENET_USER_CHECK(b.data != nullptr || b.count == 0, "checkpoint buffer ", index, " has no data pointer");
   if (b.shape.empty()) return {static_cast<std::int64_t>(b.count)};
   std::size_t n = 1;
   for (auto e : b.shape) n *= static_cast<std::size_t>(e);
@@ -69,6 +68,7 @@ void CompressedStorage::drop(Slot &s) {
 }
 
 void CompressedStorage::save(int slot, const State &state) {
+  check_state_buffers(state, "compressed checkpoint storage");
   // Stage outside the lock: this copy is the only work the caller waits for.
   Job job;
   job.slot = slot;

@@ -457,22 +457,18 @@ FwiGradient::FwiGradient(GradientProblem problem, GradientOptions options) : imp
   m.adjoint = tenet::adjoint(m.equations, req, ao);
   m.rec_bar = m.adjoint.of(m.problem.receivers->name());
   m.gradient = m.adjoint.of(m.problem.parameter->name());
-  for (const auto &[name, v] : m.problem.scalars) {  // each operator gets only its own; a typo would vanish
-    bool used = false;
-    for (const Operator *o : {m.forward.get(), m.adjoint.op.get(), m.adjoint.prepare.get()})
-      if (o)
-        for (const std::string &n : o->scalar_names()) used |= n == name;
-    TENET_USER_CHECK(used, "gradient: unknown scalar '", name, "': neither the forward nor its adjoint reads it (",
-                     "they read: ", [&] {
-                       std::set<std::string> all;
-                       for (const Operator *o : {m.forward.get(), m.adjoint.op.get(), m.adjoint.prepare.get()})
-                         if (o)
-                           for (const std::string &n : o->scalar_names()) all.insert(n);
+  // Each operator gets only the scalars it reads: one that none reads is a typo, not a no-op.
+  std::set<std::string> read;
+  for (const Operator *o : {m.forward.get(), m.adjoint.op.get(), m.adjoint.prepare.get()})
+    if (o)
+      for (const std::string &n : o->scalar_names()) read.insert(n);
+  for (const auto &[name, v] : m.problem.scalars)
+    TENET_USER_CHECK(read.count(name), "gradient: unknown scalar '", name, "': neither the forward nor its adjoint reads "
+                     "it (they read: ", [&] {
                        std::string t;
-                       for (const auto &n : all) t += (t.empty() ? "" : ", ") + n;
+                       for (const auto &n : read) t += (t.empty() ? "" : ", ") + n;
                        return t;
                      }(), ")");
-  }
   m.args.scalars = m.problem.scalars;
   m.args.threads = m.options.threads;
   m.args.autotune = worth_tuning(m.problem.parameter->grid);

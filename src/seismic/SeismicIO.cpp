@@ -165,16 +165,6 @@ std::string text_header(const std::vector<std::string> &lines) {
 }
 
 /// The number after "TENET <key> " in the textual header, or NaN.
-double text_number(const std::string &text, const std::string &key) {
-  const std::string tag = "TENET " + key + " ";
-  const size_t k = text.find(tag);
-  if (k == std::string::npos) return std::nan("");
-  const std::string rest = text.substr(k + tag.size(), 40);
-  char *end = nullptr;
-  const double v = std::strtod(rest.c_str(), &end);
-  return end == rest.c_str() ? std::nan("") : v;
-}
-
 // The number after `key` on our textual header's card that begins "TENET <card>" ("TENET NT
 // 100 NREC 40 SHOT 1": card NT, key NREC); NaN where the file has no such card.
 double card_number(const std::string &text, const std::string &card, const std::string &key) {
@@ -188,6 +178,9 @@ double card_number(const std::string &text, const std::string &card, const std::
   const double v = std::strtod(rest.c_str(), &end);
   return end == rest.c_str() ? std::nan("") : v;
 }
+
+// The number of our textual header's card "TENET <key> <number>".
+double text_number(const std::string &text, const std::string &key) { return card_number(text, key, key); }
 
 int32_t to_mm(double v, const std::string &what, const std::string &path) {
   const double s = std::round(v * -kCoordScalar);
