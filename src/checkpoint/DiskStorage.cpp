@@ -19,6 +19,7 @@
 
 #include "checkpoint/Checksum.h"
 #include "support/Bytes.h"
+#include "support/DType.h"
 #include "support/Error.h"
 
 namespace tenet {
@@ -79,6 +80,7 @@ struct DiskStorage::Impl {
     std::uint64_t version = 0;     // bumped by every save and free of the slot
     std::size_t size = 0;          // bytes of the file image
     std::vector<std::size_t> sizes;
+    std::vector<DType> dtypes;     // of the saved buffers (the file holds bytes only)
     std::shared_ptr<Bytes> pending;  // image not yet on disk
     bool prefetching = false;
     std::shared_ptr<Bytes> prefetched;
@@ -377,8 +379,10 @@ void DiskStorage::save(int slot, const State &state) {
   put<std::uint64_t>(*image, 24, 0);
   put<std::uint64_t>(*image, 32, static_cast<std::uint64_t>(slot));
   std::vector<std::size_t> sizes;
+  std::vector<DType> dtypes;
   std::size_t offset = header;
   for (std::size_t i = 0; i < state.size(); ++i) {
+    dtypes.push_back(state[i].dtype);
     put<std::uint64_t>(*image, kFixedHeader + 8 * i, state[i].bytes());
     if (state[i].bytes() != 0) copy_bytes(image->data() + offset, state[i].data, state[i].bytes());
     offset += state[i].bytes();
@@ -392,6 +396,7 @@ void DiskStorage::save(int slot, const State &state) {
   info.filled = true;
   info.size = image->size();
   info.sizes = std::move(sizes);
+  info.dtypes = std::move(dtypes);
   info.pending = image;
   info.prefetched.reset();
   info.prefetch_error.clear();
@@ -420,6 +425,7 @@ void DiskStorage::load(int slot, const State &state) {
   Impl &im = *impl_;
   std::shared_ptr<Bytes> image;
   std::vector<std::size_t> sizes;
+  std::vector<DType> dtypes;
   std::uint64_t version = 0;
   {
     std::unique_lock<std::mutex> lock(im.mu);
@@ -430,6 +436,7 @@ void DiskStorage::load(int slot, const State &state) {
                      "loads)");
     Impl::SlotInfo &info = it->second;
     sizes = info.sizes;
+    dtypes = info.dtypes;
     version = info.version;
     if (info.pending) {
       image = info.pending;  // still queued or being written: serve it from memory
@@ -459,6 +466,8 @@ void DiskStorage::load(int slot, const State &state) {
                    " holds ", sizes.size(), " buffers but the state to load has ", state.size());
   std::size_t offset = kFixedHeader + 8 * sizes.size();
   for (std::size_t i = 0; i < state.size(); ++i) {
+    TENET_USER_CHECK(dtypes[i] == state[i].dtype, "disk checkpoint storage: slot ", slot, " buffer ", i, " holds ",
+                     dtype_name(dtypes[i]), " values but the state's buffer is ", dtype_name(state[i].dtype));
     TENET_USER_CHECK(sizes[i] == state[i].bytes(), "disk checkpoint storage: slot ", slot,
                      " buffer ", i, " holds ", sizes[i], " bytes but the state's buffer has ",
                      state[i].bytes());

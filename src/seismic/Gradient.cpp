@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <set>
 
 #include "checkpoint/DiskStorage.h"
 #include "checkpoint/MemoryStorage.h"
 #include "support/Bytes.h"
+#include "support/DType.h"
 #include "support/Error.h"
 #include "symbolic/Transform.h"
 
@@ -422,7 +424,18 @@ struct FwiGradient::Impl {
     double sum = 0;
     for (std::int64_t p = 0; p < rec.npoint; ++p) {
       const auto i = static_cast<std::size_t>(time * rec.npoint + p);
-      const double r = sparse_value(rec, i) - observed[i];
+      // The residual seeds the adjoint in the receivers' type and is squared for the misfit in
+      // double: values beyond `most` would give infinities, not an error.
+      const double most = rec_bar->dtype == DType::Float32 ? std::numeric_limits<float>::max() : 1e150;
+      const double recorded = sparse_value(rec, i);
+      TENET_USER_CHECK(std::abs(recorded) <= most, "gradient: the forward recorded ", recorded, " at time ", time,
+                       ", receiver ", p, ": the simulation blew up; check the model, the time step (below the "
+                       "critical one) and the source");
+      const double r = recorded - observed[i];
+      TENET_USER_CHECK(std::abs(r) <= most, "gradient: the residual at time ", time, ", receiver ", p, " is ", r,
+                       " (observed ", observed[i], ", recorded ", recorded, "), beyond what the ",
+                       dtype_name(rec_bar->dtype), " adjoint and the squared misfit can hold; rescale the observed "
+                       "data to the recorded data's units");
       set_sparse_value(*rec_bar, i, r);
       sum += r * r;
     }

@@ -7,6 +7,9 @@
 #include <string>
 
 #include "GradientTestUtil.h"
+#include "ad/Differentiate.h"
+#include "fd/Derivatives.h"
+#include "seismic/Gradient.h"
 #include "support/Error.h"
 
 namespace tenet {
@@ -45,6 +48,56 @@ TEST_F(GradientErrors, NonFiniteObservedData) {
   std::vector<double> d = shot.observed;
   d[5] = std::numeric_limits<double>::quiet_NaN();
   expect_error([&] { compute_gradient(p, d); }, "not finite");
+}
+
+// Finite data too large for the adjoint's type or the squared misfit (was an infinite misfit and
+// an infinite gradient, no error), and a forward that blew up (NaN data seeded the adjoint).
+TEST_F(GradientErrors, ResidualsBeyondRangeAndBlownUpForwards) {
+  GradientProblem p = gradient_problem(*shot.problem);
+  std::vector<double> d = shot.observed;
+  d[d.size() / 2] = 1e200;
+  expect_error([&] { compute_gradient(p, d); }, "rescale the observed data");
+  GradientOptions o;
+  o.strategy = GradientStrategy::Revolve;
+  o.snapshots = 2;
+  expect_error([&] { compute_gradient(p, d, o); }, "rescale the observed data");
+  test::Shot single = test::make_shot(DType::Float32, {12, 10}, 4, 40.0);
+  std::vector<double> d32 = single.observed;
+  d32[d32.size() / 2] = 1e39;  // finite in double, infinite in float32
+  expect_error([&] { compute_gradient(gradient_problem(*single.problem), d32); }, "float32 adjoint");
+  d32[d32.size() / 2] = 1e30;  // within float32: accepted
+  EXPECT_NO_THROW(compute_gradient(gradient_problem(*single.problem), d32));
+  // Squared slowness 1e-12 (10^6 km/s) on a time step chosen for the real model: unstable.
+  Function &m = shot.problem->m();
+  m.set_data(std::vector<double>(m.get_data().size(), 1e-12));
+  expect_error([&] { compute_gradient(gradient_problem(*shot.problem), shot.observed); }, "blew up");
+}
+
+// A checkpointed adjoint whose state leaves out a field the forward writes: restoring a
+// checkpoint would leave that field at its latest value, so the recomputed steps would differ.
+TEST(GradientStateErrors, AFieldTheForwardWritesMustBePartOfTheState) {
+  Grid g({13, 11}, {120.0, 100.0}, DType::Float64);
+  TimeFunctionOptions to;
+  to.time_order = 1;
+  TimeFunction p("p", g, 2, to), vx("vx", g, 2, to), vy("vy", g, 2, to);
+  Function b("b", g, 2), k("k", g, 2);
+  b.fill(1.0);
+  k.fill(2.0);
+  const Expr dtv = g.dt();
+  std::vector<Eq> eqs{
+      Eq(vx.forward(), vx() - dtv * Expr(b) * dx(p, 2, Side::StaggeredForward), "vx"),
+      Eq(vy.forward(), vy() - dtv * Expr(b) * dy(p, 2, Side::StaggeredForward), "vy"),
+      Eq(p.forward(), p() - dtv * Expr(k) * (dx(vx.forward(), 2, Side::StaggeredBackward) +
+                                            dy(vy.forward(), 2, Side::StaggeredBackward)), "p")};
+  Operator fwd(eqs);
+  DiffRequest req;
+  req.parameters = {k.data()};
+  DerivativeOperator adj = adjoint(eqs, req);
+  ApplyArgs args;
+  args.scalars["dt"] = 1.0;
+  expect_error([&] { OperatorCheckpointable c(fwd, adj, {p.data(), vx.data()}, 0, 5, args); },
+               "writes 'vy' but it is not part of the state");
+  EXPECT_NO_THROW(OperatorCheckpointable(fwd, adj, {p.data(), vx.data(), vy.data()}, 0, 5, args));
 }
 
 TEST_F(GradientErrors, CheckpointingWithoutSnapshotsOrBudget) {

@@ -121,6 +121,28 @@ TEST(checkpoint_Storage, BuffersWithoutDataAreRefused) {
   expect_error_containing([&] { disk.save(0, bad); }, "no data pointer");
 }
 
+// A slot loads only into buffers of the element types it was saved from: float64 saved and
+// float32 loaded, of the same byte count, would otherwise pass garbage on silently.
+TEST(checkpoint_Storage, LoadsCheckElementTypes) {
+  std::vector<double> saved(10, 1.5);
+  std::vector<float> other(20, 0.0f);
+  const State as_double{BufferRef{saved.data(), 10, DType::Float64, {10}}};
+  const State as_float{BufferRef{other.data(), 20, DType::Float32, {20}}};
+  MemoryStorage memory;
+  memory.save(0, as_double);
+  expect_error_containing([&] { memory.load(0, as_float); }, "holds float64 values");
+  TempDir dir;
+  DiskStorage disk(dir.str());
+  disk.save(0, as_double);
+  expect_error_containing([&] { disk.load(0, as_float); }, "holds float64 values");
+  disk.finish();  // now from the file, not the pending image
+  expect_error_containing([&] { disk.load(0, as_float); }, "holds float64 values");
+  EXPECT_EQ(other, std::vector<float>(20, 0.0f));
+  std::vector<double> back(10, 0.0);
+  disk.load(0, {BufferRef{back.data(), 10, DType::Float64, {10}}});
+  EXPECT_EQ(back, saved);
+}
+
 // Snapshots beyond the steps are never used; declaring them cost memory and time linear in
 // their count (INT_MAX: 8 GB and half a minute).
 TEST(checkpoint_Schedule, SnapshotsBeyondTheStepsAreNotDeclared) {
