@@ -196,6 +196,23 @@ TEST(core_VectorPlan, RotatedRowsPrefetchAndTheLoopsThatStayScalar) {
     EXPECT_NE(wave.ccode().find("[2 * u_n3 + z + 4], 0, 2);"), std::string::npos) << wave.ccode();
     // Rows are addressed from one pointer per time level at constant offsets.
     EXPECT_NE(wave.ccode().find("[-4 * (u_n2 * u_n3) + z + 4]"), std::string::npos) << wave.ccode();
+    // In place (u[t + 1] over u[t - 1], two buffers) the row written is the row of u[t - 1]
+    // read at the same point: its lines are prefetched once, by the read (four prefetches of
+    // the same lines before).
+    TimeFunction ui("u", big, 8, [] {
+      TimeFunctionOptions o;
+      o.buffers = 2;
+      return o;
+    }());
+    Operator in_place({Eq(ui.forward(), solve(Expr(mb) * dt2(ui) - laplace(ui), ui.forward()))});
+    const std::string &ic = in_place.ccode();
+    std::size_t written = ic.find("float *u_row");
+    while (written != std::string::npos && ic.compare(written - 6, 6, "const ") == 0)
+      written = ic.find("float *u_row", written + 1);  // the pointer of the row written is not const
+    ASSERT_NE(written, std::string::npos) << ic;
+    const std::string row = ic.substr(written + 7, ic.find(' ', written + 7) - written - 7);  // u_rowN
+    EXPECT_EQ(ic.find("__builtin_prefetch(&" + row + "["), std::string::npos) << row << "\n" << ic;
+    EXPECT_NE(ic.find(", 0, 0);"), std::string::npos) << ic;
   }
   // A row written and then read at the same point in the same loop body keeps the order of
   // its statements: the later statement reads the stored value from its register (as the
