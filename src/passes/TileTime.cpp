@@ -442,9 +442,14 @@ void tile_time(Kernel &k, TimeTiling mode, int threads) {
   if (!a) return;
   // A level written but not read by the step (a saved history, three modulo buffers) is
   // better stored bypassing the caches (codegen/CodeGenC.cpp), which tiling rules out: the
-  // next step of the tile would read it back from memory. 256^3 order 8, a forward saving its
-  // history: 0.55 s streamed against 0.61-0.88 s tiled 32 wide, 0.53-0.72 s 16 wide.
-  if (mode == TimeTiling::Auto && a->unread_level) return;
+  // next step of the tile would read it back from memory. In 3D that is worth as much as the
+  // tiling: 256^3 order 8, a forward saving its history, 0.55 s streamed against 0.61-0.88 s
+  // tiled 32 wide, 0.53-0.72 s 16 wide; with stages, same-process A/B over 9 rounds, the
+  // gradient's forward part median 0.608 s streamed against 0.605 tiled (order 4: 0.437
+  // against 0.512). In 2D tiling wins clearly: 2001^2 order 4, 200 steps, the forward part
+  // median 0.505 s streamed against 0.359 s tiled (11 rounds; the whole gradient 0.924 against
+  // 0.756 s, bitwise the same), order 8 0.498 against 0.474 s.
+  if (mode == TimeTiling::Auto && a->unread_level && k.grid->ndim() > 2) return;
   // Stages along y where every thread gets one at least (T + 1) R wide (a single thread gains
   // nothing from them); both dimensions then skew by the larger reach.
   if (threads <= 0) threads = omp_get_max_threads();
