@@ -350,6 +350,17 @@ struct FwiGradient::Impl {
   }
 
   void build_full_history() {
+    // A budget bounds the history too, checked before it is allocated.
+    if (options.memory_bytes > 0) {
+      double history = 0;
+      for (const auto &f : problem.state) {
+        const std::int64_t levels = f->saved ? f->nbuf : problem.time_M + offsets_of(problem.equations, f.get()).hi() + 1;
+        history += static_cast<double>(levels) * static_cast<double>(f->buffer_count() * f->element_size());
+      }
+      TENET_USER_CHECK(history <= static_cast<double>(options.memory_bytes), "gradient: the full history takes ",
+                       history, " bytes, more than the memory_bytes budget of ", options.memory_bytes,
+                       "; use GradientStrategy::Revolve (checkpoints within the budget) or a larger budget");
+    }
     std::map<const FieldData *, std::shared_ptr<FieldData>> with;
     for (const auto &f : problem.state) {
       const Offsets o = offsets_of(problem.equations, f.get());

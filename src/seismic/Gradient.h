@@ -144,8 +144,8 @@ struct GradientOptions {
   /// Memory snapshots (initial state included, Schedule.h's convention). 0 with
   /// `memory_bytes`: as many as fit in the budget.
   int snapshots = 0;
-  /// Memory budget in bytes for the checkpoints (0: unlimited, then `snapshots` is needed for
-  /// Revolve, TwoLevel and Periodic).
+  /// Memory budget in bytes for the checkpoints, or for FullHistory the saved history (0:
+  /// unlimited, then `snapshots` is needed for Revolve, TwoLevel and Periodic).
   std::size_t memory_bytes = 0;
   int disk_snapshots = 0;             ///< TwoLevel
   double write_cost = 2.0;            ///< TwoLevel: one disk save, in forward steps

@@ -119,6 +119,12 @@ TEST_F(GradientErrors, CheckpointingWithoutSnapshotsOrBudget) {
   o.snapshots = 0;
   o.memory_bytes = 3 * one;
   expect_error([&] { FwiGradient g(p, o); }, "store-all needs");
+  // The full history (nt levels of u, about nt / 2 states) within a budget too (it was
+  // allocated whatever the budget).
+  o.strategy = GradientStrategy::FullHistory;
+  expect_error([&] { FwiGradient g(p, o); }, "the full history takes");
+  o.memory_bytes = static_cast<std::size_t>(shot.problem->nt()) * one;
+  EXPECT_NO_THROW(FwiGradient(p, o));
 }
 
 TEST_F(GradientErrors, SnapshotsBeyondTheBudget) {
