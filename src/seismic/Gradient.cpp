@@ -132,6 +132,15 @@ OperatorCheckpointable::OperatorCheckpointable(Operator &forward, DerivativeOper
                    "] is empty; give time_M >= time_m");
   TENET_USER_CHECK(time_M_ - time_m_ + 1 <= 1000000000, "checkpointed adjoint: too many steps");
   TENET_USER_CHECK(!state_fields_.empty(), "checkpointed adjoint: name the TimeFunction(s) the forward advances");
+  // The adjoint must come from the forward's own equations: one built from another problem's
+  // (fields of the same names) would read that problem's data and reverse nothing of this one.
+  // (Tables of sparse positions are each operator's own.)
+  for (const auto &g : adjoint_.op->kernel().fields)
+    for (const auto &f : forward_.kernel().fields)
+      TENET_USER_CHECK(g->kind == FieldKind::Table || g->name() != f->name() || g == f,
+                       "checkpointed adjoint: the adjoint reads a field '", g->name(),
+                       "' that is not the forward's field of that name; build the adjoint from the forward's own "
+                       "equations");
   std::set<const FieldData *> in_state;
   const auto &eqs = forward_.kernel().equations;
   for (const auto &f : state_fields_) {

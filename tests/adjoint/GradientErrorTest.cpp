@@ -98,6 +98,18 @@ TEST(GradientStateErrors, AFieldTheForwardWritesMustBePartOfTheState) {
   expect_error([&] { OperatorCheckpointable c(fwd, adj, {p.data(), vx.data()}, 0, 5, args); },
                "writes 'vy' but it is not part of the state");
   EXPECT_NO_THROW(OperatorCheckpointable(fwd, adj, {p.data(), vx.data(), vy.data()}, 0, 5, args));
+  // An adjoint built from the same equations on other fields of the same names (another
+  // problem's): it would reverse that problem, not this one.
+  Function k2("k", g, 2);
+  k2.fill(2.0);
+  std::vector<Eq> other = eqs;
+  other[2] = Eq(p.forward(), p() - dtv * Expr(k2) * (dx(vx.forward(), 2, Side::StaggeredBackward) +
+                                                     dy(vy.forward(), 2, Side::StaggeredBackward)), "p");
+  DiffRequest req2;
+  req2.parameters = {k2.data()};
+  DerivativeOperator adj2 = adjoint(other, req2);
+  expect_error([&] { OperatorCheckpointable c(fwd, adj2, {p.data(), vx.data(), vy.data()}, 0, 5, args); },
+               "not the forward's field of that name");
 }
 
 TEST_F(GradientErrors, CheckpointingWithoutSnapshotsOrBudget) {
