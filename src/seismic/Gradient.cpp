@@ -359,11 +359,13 @@ struct FwiGradient::Impl {
   }
 
   void build_full_history() {
+    // The levels the forward over [time_m, time_M] writes, up to the last: what a history holds.
+    auto levels_of = [&](const FieldData &f) { return problem.time_M + offsets_of(problem.equations, &f).hi() + 1; };
     // A budget bounds the history too, checked before it is allocated.
     if (options.memory_bytes > 0) {
       double history = 0;
       for (const auto &f : problem.state) {
-        const std::int64_t levels = f->saved ? f->nbuf : problem.time_M + offsets_of(problem.equations, f.get()).hi() + 1;
+        const std::int64_t levels = f->saved ? f->nbuf : levels_of(*f);
         history += static_cast<double>(levels) * static_cast<double>(f->buffer_count() * f->element_size());
       }
       TENET_USER_CHECK(history <= static_cast<double>(options.memory_bytes), "gradient: the full history takes ",
@@ -373,7 +375,7 @@ struct FwiGradient::Impl {
     std::map<const FieldData *, std::shared_ptr<FieldData>> with;
     for (const auto &f : problem.state) {
       const Offsets o = offsets_of(problem.equations, f.get());
-      const std::int64_t levels = problem.time_M + o.hi() + 1;
+      const std::int64_t levels = levels_of(*f);
       std::shared_ptr<FieldData> saved = f;
       if (!f->saved) {
         TimeFunctionOptions to;
