@@ -295,14 +295,17 @@ class Emitter {
   // reads each line from memory before overwriting it (a sixth of the traffic of a forward
   // step that saves its history, a fifth with three modulo buffers), and the next step finds
   // the level evicted anyway. In place (u[t+1] over u[t-1]) the line was just read: never.
+  // The array and buffer a row lies in, modulo definitions resolved (with two buffers, u[t + 1]
+  // and u[t - 1] are both in buffer (t + 1) % 2).
+  std::pair<const FieldData *, Expr> buffer_of(const VectorRow &r) const {
+    const FieldData *f = field_of(r.at);
+    return {f, f->kind == FieldKind::TimeFunction ? resolved(r.at.ops()[0]) : Expr(0)};
+  }
+
   std::set<std::size_t> streamed_rows(const VectorPlan &plan, const Stmt &loop) const {
     constexpr std::size_t kLevel = std::size_t(16) << 20;
     std::set<std::size_t> out;
     if (level_bytes(plan) <= kBeyondCache) return out;
-    auto level_of = [&](const VectorRow &r) {  // the buffer, modulo definitions resolved
-      const FieldData *f = field_of(r.at);
-      return std::make_pair(f, f->kind == FieldKind::TimeFunction ? resolved(r.at.ops()[0]) : Expr(0));
-    };
     std::set<std::size_t> excluded;
     for (const Stmt &st : loop->body[0]->body) {
       if (st.kind() != StmtKind::Assign) continue;
@@ -314,7 +317,7 @@ class Emitter {
       const FieldData *f = field_of(r.at);
       if (!r.written || r.forwarded || excluded.count(i) || f->buffer_count() * f->element_size() < kLevel) continue;
       bool read = false;
-      for (const VectorRow &o : plan.rows) read |= !o.written && level_of(o) == level_of(r);
+      for (const VectorRow &o : plan.rows) read |= !o.written && buffer_of(o) == buffer_of(r);
       if (!read) out.insert(i);
     }
     return out;
@@ -823,20 +826,18 @@ class Emitter {
     // same-process A/B of the kernels with and without them: the gradient's reverse alone, medians
     // of 12 and 16 runs, 0.962-0.964x; 11 rounds of the in-place forward and the full gradient:
     // forward median 0.467 against 0.479 s (min 0.421 against 0.441), reverse 0.592 against 0.620.
-    auto same_buffer = [&](const VectorRow &a, const VectorRow &b) {
-      const FieldData *f = field_of(a.at);
-      if (f != field_of(b.at) || a.at.ops().size() != b.at.ops().size()) return false;
-      for (std::size_t d = 1; d < a.at.ops().size(); ++d)
+    auto same_point = [&](const VectorRow &a, const VectorRow &b) {  // of the same buffer
+      if (buffer_of(a) != buffer_of(b) || a.at.ops().size() != b.at.ops().size()) return false;
+      const std::size_t first = field_of(a.at)->kind == FieldKind::TimeFunction ? 1 : 0;
+      for (std::size_t d = first; d < a.at.ops().size(); ++d)
         if (!(a.at.ops()[d] == b.at.ops()[d])) return false;
-      // Time levels by buffer, modulo definitions resolved (with two buffers, t + 1 and t - 1
-      // are both (t + 1) % 2).
-      return f->kind != FieldKind::TimeFunction || resolved(a.at.ops()[0]) == resolved(b.at.ops()[0]);
+      return true;
     };
     std::vector<bool> fetched_by_read(plan->rows.size(), false);
     for (std::size_t i = 0; i < plan->rows.size(); ++i) {
       if (!plan->rows[i].written) continue;
       for (const auto &[key, j] : ahead)
-        if (same_buffer(plan->rows[i], plan->rows[j])) fetched_by_read[i] = true;
+        if (same_point(plan->rows[i], plan->rows[j])) fetched_by_read[i] = true;
     }
     const Expr pf = Expr(zs) + Expr(8 * w);  // eight vectors (512 bytes) ahead: measured best at 256^3
     constexpr int kRowsAhead = 2;

@@ -443,12 +443,12 @@ struct FwiGradient::Impl {
   void seed(std::int64_t time, const std::vector<double> &observed, std::vector<double> &misfit_at) {
     const FieldData &rec = *problem.receivers;
     if (time < 0 || time >= rec.nt) return;
+    // The residual seeds the adjoint in the receivers' type and is squared for the misfit in
+    // double: values beyond `most` would give infinities, not an error.
+    const double most = rec_bar->dtype == DType::Float32 ? std::numeric_limits<float>::max() : 1e150;
     double sum = 0;
     for (std::int64_t p = 0; p < rec.npoint; ++p) {
       const auto i = static_cast<std::size_t>(time * rec.npoint + p);
-      // The residual seeds the adjoint in the receivers' type and is squared for the misfit in
-      // double: values beyond `most` would give infinities, not an error.
-      const double most = rec_bar->dtype == DType::Float32 ? std::numeric_limits<float>::max() : 1e150;
       const double recorded = sparse_value(rec, i);
       TENET_USER_CHECK(std::abs(recorded) <= most, "gradient: the forward recorded ", recorded, " at time ", time,
                        ", receiver ", p, ": the simulation blew up; check the model, the time step (below the "

@@ -164,7 +164,6 @@ std::string text_header(const std::vector<std::string> &lines) {
   return t;
 }
 
-/// The number after "TENET <key> " in the textual header, or NaN.
 // The number after `key` on our textual header's card that begins "TENET <card>" ("TENET NT
 // 100 NREC 40 SHOT 1": card NT, key NREC); NaN where the file has no such card.
 double card_number(const std::string &text, const std::string &card, const std::string &key) {
