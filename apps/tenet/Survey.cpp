@@ -20,6 +20,7 @@
 #include "seismic/Image.h"
 #include "seismic/Models.h"
 #include "seismic/SeismicIO.h"
+#include "support/Bytes.h"
 #include "support/DType.h"
 #include "support/Error.h"
 
@@ -407,9 +408,8 @@ static void consider_disk(const SurveyOptions &o, MemoryPlan &plan, const Schedu
 MemoryPlan plan_memory(const SurveyOptions &o, AcousticProblem &p) {
   MemoryPlan plan;
   if (o.memory.empty()) {
-    long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
-    plan.budget = pages > 0 && page > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) / 4
-                                        : std::size_t{1} << 30;
+    const std::size_t memory = physical_memory_bytes();
+    plan.budget = memory > 0 ? memory / 4 : std::size_t{1} << 30;
   } else {
     plan.budget = parse_bytes(o.memory, "--memory");
   }

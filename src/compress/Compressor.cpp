@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "compress/Format.h"
+#include "support/Bytes.h"
 #include "support/Error.h"
 #include "support/Shape.h"
 
@@ -211,6 +212,13 @@ CompressedInfo inspect_compressed(std::span<const std::uint8_t> buffer) {
 std::vector<std::uint8_t> decompress_any(std::span<const std::uint8_t> buffer, CompressedInfo *info,
                                          int threads) {
   internal::Header h = internal::read_header(buffer);
+  // A header within the format's limits (checksummed, so forged) can still claim terabytes:
+  // refuse what this machine could not hold instead of dying in the allocation.
+  const std::size_t memory = physical_memory_bytes();
+  TENET_USER_CHECK(memory == 0 || h.array.bytes() <= memory, "compressed buffer claims a ", h.array.dims[0], "x",
+                   h.array.dims[1], "x", h.array.dims[2], " ", dtype_name(h.array.dtype), " array (", h.array.bytes(),
+                   " bytes), more than this machine's ", memory, " bytes of memory: the header is corrupt or forged, "
+                   "or the array needs a larger machine");
   std::vector<std::uint8_t> out(h.array.bytes());
   CodecCompressor::decode_into(h, buffer, out.data(), threads);
   if (info) *info = inspect_compressed(buffer);

@@ -1,4 +1,5 @@
-/** \file Bytes.h  Copying and clearing large byte ranges with all OpenMP threads. */
+/** \file Bytes.h  Copying and clearing large byte ranges with all OpenMP threads; the machine's
+ * memory. */
 #pragma once
 
 #include <cstddef>
@@ -17,5 +18,8 @@ void clear_bytes(void *p, std::size_t n);
 /// anything touches them: first touches then fault 2 MiB at a time instead of 4 KiB (a 134 MB
 /// result vector costs ~0.08 s of page faults otherwise). Only advice; harmless where THP is off.
 void advise_huge_pages(void *p, std::size_t bytes);
+
+/// This machine's physical memory in bytes (0 where the system does not say).
+std::size_t physical_memory_bytes();
 
 }  // namespace tenet

@@ -151,6 +151,24 @@ TEST(compress_corruption, ForgedHeaderSizesAreRejected) {
   expect_error_or_ok(bad, s, true);
 }
 
+TEST(compress_corruption, ForgedSizesBeyondThisMachinesMemoryAreErrors) {
+  // Within the format's limit of 2^40 elements, resealed: 2^39 float64 values are 4 TiB, more
+  // than any machine this runs on holds; decompress_any must say so, not fail to allocate.
+  Sample s = samples()[samples().size() - 1];  // a 3D float64 buffer
+  ASSERT_EQ(s.shape.size(), 3u);
+  ASSERT_EQ(s.dtype, DType::Float64);
+  std::vector<std::uint8_t> bad = s.packed;
+  const std::uint64_t dims[3] = {std::uint64_t(1) << 13, std::uint64_t(1) << 13, std::uint64_t(1) << 13};
+  std::memcpy(bad.data() + 12, dims, sizeof dims);
+  reseal(bad);
+  try {
+    decompress_any(bad);
+    ADD_FAILURE() << "a 4 TiB array was decoded";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("bytes of memory"), std::string::npos) << e.what();
+  }
+}
+
 TEST(compress_corruption, ForgedExtentsWhoseProductWrapsAreRejected) {
   // Found by the fuzz target: each extent below the limit, their product a multiple of 2^64.
   Sample s = samples()[samples().size() - 1];  // a 3D buffer
