@@ -118,6 +118,7 @@ struct GradientBenchOptions {
   int disk_checkpoints = 0;
   std::string disk_dir;
   double write_cost = 2.0, read_cost = 2.0;
+  bool copy_checkpoints = false;
   int reps = 3;
 };
 
@@ -162,6 +163,7 @@ void run_bench_gradient(const BenchOptions &o, const GradientBenchOptions &go) {
   GradientOptions opts;
   opts.threads = o.threads;
   opts.copy_gradient = false;  // the gradient stays in its field; the float64 copy is timed apart
+  opts.checkpoints_by_reference = !go.copy_checkpoints;
   if (go.checkpoints > 0 || go.memory > 0) {
     opts.snapshots = go.checkpoints;
     opts.memory_bytes = go.memory;
@@ -292,7 +294,10 @@ void run_bench_gradient(const BenchOptions &o, const GradientBenchOptions &go) {
                      {"taped_steps", best.taped_steps},
                      {"reverse_steps", s.reverse_steps},
                      {"saves", {s.saves[0], s.saves[1]}},
-                     {"loads", {s.loads[0], s.loads[1]}}};
+                     {"loads", {s.loads[0], s.loads[1]}},
+                     {"saves_in_place", s.saves_in_place},
+                     {"loads_in_place", s.loads_in_place},
+                     {"reverse_windows", s.reverse_windows}};
     j["seconds_runtime"] = {{"forward", s.seconds_forward},
                             {"reverse", s.seconds_reverse},
                             {"save", s.seconds_save},
@@ -316,10 +321,13 @@ void run_bench_gradient(const BenchOptions &o, const GradientBenchOptions &go) {
               go.reps, median(pair_ratios), (best.seconds_total + copy_out) / forward, copy_out, copy_first);
   if (checkpointed) {
     std::printf("snapshots %d memory + %d disk; recomputed %lld steps (predicted %lld); runtime overhead %.2f%% "
-                "(save %.3f s, load %.3f s)\n",
+                "(save %.3f s, load %.3f s); in place: %lld of %lld saves, %lld of %lld loads, %lld windows\n",
                 best.snapshots, best.disk_snapshots, static_cast<long long>(s.recomputed_steps),
                 static_cast<long long>(best.predicted.recomputed_steps),
-                100.0 * (s.seconds_total > 0 ? overhead / s.seconds_total : 0.0), s.seconds_save, s.seconds_load);
+                100.0 * (s.seconds_total > 0 ? overhead / s.seconds_total : 0.0), s.seconds_save, s.seconds_load,
+                static_cast<long long>(s.saves_in_place), static_cast<long long>(s.saves[0] + s.saves[1]),
+                static_cast<long long>(s.loads_in_place), static_cast<long long>(s.loads[0] + s.loads[1]),
+                static_cast<long long>(s.reverse_windows));
   }
 }
 
@@ -349,6 +357,8 @@ void add_bench_adjoint_commands(CLI::App &bench) {
     c->add_option("--write-cost", go->write_cost, "disk write cost in forward steps (two-level schedule)")->capture_default_str();
     c->add_option("--read-cost", go->read_cost, "disk read cost in forward steps (two-level schedule)")->capture_default_str();
     c->add_option("--repeat", go->reps, "interleaved repetitions (best of each is kept)")->capture_default_str()->check(kPositive);
+    c->add_flag("--copy-checkpoints", go->copy_checkpoints,
+                "checkpointed: copy every save and load (no checkpoints by reference), for comparison");
     c->callback([o, go] {
       if (!go->memory_text.empty()) go->memory = parse_bytes(go->memory_text, "--memory");
       TENET_USER_CHECK(go->disk_dir.empty() || go->disk_checkpoints > 0, "--disk-dir needs --disk-checkpoints");

@@ -59,6 +59,41 @@ class Checkpointable {
   /// these: the executor saves and loads such a slot with this layout. Every call with the same
   /// t must give the same layout. Default: state_at(t).
   virtual State reverse_state_at(int t) { return state_at(t); }
+
+  /// Checkpoints by reference (optional), for storages that lend their slots' memory
+  /// (CheckpointStorage::reserve / view). A slot the schedule saves only to restore it right
+  /// before its own reverse step holds reverse_state_at(t); an object that can read those
+  /// buffers where they lie skips the copies, and one that can also write them there runs a
+  /// run of such steps in one pass:
+  ///
+  /// - `reverse_from(t, levels)`: reverse step t reading, in place of the buffers
+  ///   reverse_state_at(t) names, `levels` (laid out alike), which it must not modify.
+  /// - `reverse_window(t0, t1, levels)`: with the object holding state t0, forward steps t0 ..
+  ///   t1-1 write what reverse_state_at(t) names for t = t0+1 .. t1 into levels[t - t0 - 1]
+  ///   (laid out alike) instead of their own buffers, then reverse steps t1 down to t0 run as
+  ///   reverse(t, t+1) would, state t0 read from the object's own buffers. Afterwards those
+  ///   hold state t0 no longer. `seconds_forward` receives the time spent stepping forward.
+  ///
+  /// Both return false, having done nothing, where they cannot. `prepare_by_reference(longest)`
+  /// comes once before a schedule runs, with the most steps (t1 - t0) of any window in it; it
+  /// returns -1 where the object does neither (the default), else the most steps a window may
+  /// take (0: reverse_from only); the object may build what it needs here.
+  virtual int prepare_by_reference(int longest) {
+    (void)longest;
+    return -1;
+  }
+  virtual bool reverse_from(int t, const State &levels) {
+    (void)t;
+    (void)levels;
+    return false;
+  }
+  virtual bool reverse_window(int t0, int t1, const std::vector<State> &levels, double &seconds_forward) {
+    (void)t0;
+    (void)t1;
+    (void)levels;
+    (void)seconds_forward;
+    return false;
+  }
 };
 
 }  // namespace tenet

@@ -23,6 +23,10 @@ struct ExecutionStats {
   std::int64_t loads[2] = {0, 0};
   std::size_t peak_bytes_memory = 0;     ///< peak of the level-0 storage
   std::size_t peak_bytes_disk = 0;       ///< peak of the level-1 storage (0 without one)
+  /// Of the saves and loads, those done in place (Checkpointable's checkpoints by reference):
+  /// slots the forward wrote into and slots the reverse read where they lie, without a copy.
+  std::int64_t saves_in_place = 0, loads_in_place = 0;
+  std::int64_t reverse_windows = 0;      ///< runs of steps reversed in one pass (Checkpointable)
   double seconds_forward = 0, seconds_reverse = 0, seconds_save = 0, seconds_load = 0;
   double seconds_total = 0;
   /// Time not spent in forward, reverse, save or load: the runtime's own cost.
@@ -37,13 +41,22 @@ struct ExecutionStats {
 /// are prefetched as early as the schedule allows. Saves/loads time includes waiting for the
 /// storages' background work at the end. On an error every slot still held is freed before the
 /// error propagates.
+///
+/// Checkpoints by reference (`by_reference`, where the object and the storage have them; see
+/// Checkpointable): a slot restored only for the reverse step of its state is read where it
+/// lies, and a run that recomputes states t0+1 .. t1 saving each only for its reverse step
+/// runs as one window: the forward writes the slots in place and the reverse steps t1 .. t0
+/// run in one call. Same actions, same counts (saves_in_place and loads_in_place say which
+/// were done so), same results; the window's last level takes a slot of its own for its
+/// duration, only where it fits within the schedule's slots of one state each.
 ExecutionStats execute_schedule(const Schedule &schedule, Checkpointable &object,
-                                CheckpointStorage &memory, CheckpointStorage *disk = nullptr);
+                                CheckpointStorage &memory, CheckpointStorage *disk = nullptr,
+                                bool by_reference = true);
 
 /// Runs an online Revolve with `snapshots` slots of `storage`: steps forward while
 /// `keep_going(t)` (called with the object holding state t) returns true, then reverses all
 /// steps taken. Needs at least one step.
 ExecutionStats execute_online(int snapshots, Checkpointable &object, CheckpointStorage &storage,
-                              const std::function<bool(int)> &keep_going);
+                              const std::function<bool(int)> &keep_going, bool by_reference = true);
 
 }  // namespace tenet

@@ -22,6 +22,9 @@ class MemoryStorage : public CheckpointStorage {
   void load(int slot, const State &state) override;
   void free(int slot) override;
   void finish() override {}
+  bool by_reference() const override { return true; }
+  State reserve(int slot, const State &layout) override;
+  State view(int slot) override;
   std::size_t bytes_in_use() const override { return in_use_; }
   std::size_t peak_bytes() const override { return peak_; }
   std::size_t budget_bytes() const override { return budget_; }
@@ -35,13 +38,15 @@ class MemoryStorage : public CheckpointStorage {
   struct Blob {
     std::unique_ptr<unsigned char[]> data;
     std::size_t size = 0;
-    std::size_t capacity = 0;
+    std::size_t capacity = 0;  // 64 bytes more than the largest state it may hold
+    std::size_t start = 0;     // where the state starts: as far from a 64-byte boundary as its source
   };
   struct Slot {
     Blob blob;
-    std::vector<std::size_t> sizes;  // bytes of each buffer, to check loads
-    std::vector<DType> dtypes;       // and its element type
+    State layout;  // each buffer's size, element type and shape (data unset), to check loads
   };
+  // Makes `slot` hold `layout`'s sizes (within the budget), without copying; returns its start.
+  unsigned char *place(int slot, const State &layout);
   std::map<int, Slot> slots_;
   // Released buffers kept for reuse, so that steady-state saves do not fault fresh pages in.
   // Kept only while they fit in the budget together with the checkpoints.
@@ -49,6 +54,7 @@ class MemoryStorage : public CheckpointStorage {
   std::size_t budget_;
   std::size_t in_use_ = 0;
   std::size_t peak_ = 0;
+  std::size_t peak_capacity_ = 0;  // the most the slots' buffers held together
 };
 
 /// How many checkpoints of `state_bytes` each fit in `budget_bytes` (at least 0).

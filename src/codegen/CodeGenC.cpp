@@ -233,8 +233,16 @@ class Emitter {
         dims += "[" + sn + "]";
       }
       off += f.alloc.size();
-      o << "  " << ct << " (*restrict " << n << ")" << dims << " = (" << ct << " (*)" << dims << ")fields_[" << i
-        << "];\n";
+      if (f.levels_by_reference) {
+        // A table of level pointers: n[b] points to time buffer b, so n[b][x]... reads as for a
+        // field whose buffers lie one after the other.
+        const std::string level_dims = dims.substr(dims.find(']') + 1);
+        o << "  " << ct << " (*const *restrict " << n << ")" << level_dims << " = (" << ct << " (*const *)"
+          << level_dims << ")fields_[" << i << "]; /* time levels by reference */\n";
+      } else {
+        o << "  " << ct << " (*restrict " << n << ")" << dims << " = (" << ct << " (*)" << dims << ")fields_[" << i
+          << "];\n";
+      }
       if (!uses.fields.count(&f)) o << "  (void)" << n << "; /* only its positions are used */\n";
     }
   }

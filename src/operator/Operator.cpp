@@ -32,6 +32,9 @@ void check_compatible(const FieldData &want, const FieldData &got) {
                        want.npoint == got.npoint,
                    "shape mismatch: field '", got.name(), "' given for '", want.name(),
                    "' has another shape, halo or number of time buffers; create it like '", want.name(), "'");
+  TENET_USER_CHECK(want.levels_by_reference == got.levels_by_reference, "field '", got.name(), "' given for '",
+                   want.name(), "' ", got.levels_by_reference ? "has" : "does not have",
+                   " its time levels by reference, unlike the one the operator was built for");
   TENET_USER_CHECK(want.saved == got.saved, "field '", got.name(), "' given for '", want.name(), "' ",
                    got.saved ? "keeps its whole history (save)" : "cycles through modulo time buffers",
                    " but the operator was built for one that ",
@@ -222,7 +225,15 @@ Operator::Bound Operator::bind(const ApplyArgs &args) {
       used.insert(f->name());
     }
     b.data.push_back(d);
-    b.fields.push_back(d->buffer.get());
+    if (d->levels_by_reference) {
+      TENET_USER_CHECK(d->levels.size() == static_cast<std::size_t>(d->nbuf) &&
+                           std::none_of(d->levels.begin(), d->levels.end(), [](void *p) { return p == nullptr; }),
+                       "field '", d->name(), "' takes its ", d->nbuf, " time levels by reference, but ",
+                       d->levels.size(), " were set or one is null; set `levels` before apply");
+      b.fields.push_back(d->levels.data());
+    } else {
+      b.fields.push_back(d->buffer.get());
+    }
     for (auto a : d->alloc) b.sizes.push_back(static_cast<long>(a));
   }
   for (const auto &[name, f] : args.fields)
@@ -364,7 +375,8 @@ void Operator::autotune(const ApplyArgs &args) {
   for (const auto &d : b.data) {
     if (!written.count(d->name())) continue;
     auto levels = time_offsets_.find(d->name());
-    if (!d->saved || levels == time_offsets_.end()) {
+    // Levels by reference lie elsewhere: only the touched ones, where they are.
+    if (!(d->saved || d->levels_by_reference) || levels == time_offsets_.end()) {
       keep(d->buffer.get(), d->buffer.bytes());
       continue;
     }
@@ -374,7 +386,9 @@ void Operator::autotune(const ApplyArgs &args) {
         touched.insert(d->buffer_of(t + k));
     const std::size_t level_bytes = d->buffer_count() * d->element_size();
     for (std::int64_t l : touched)
-      keep(static_cast<unsigned char *>(d->buffer.get()) + static_cast<std::size_t>(l) * level_bytes, level_bytes);
+      keep(d->levels_by_reference ? d->levels[static_cast<std::size_t>(l)]
+                                  : static_cast<unsigned char *>(d->buffer.get()) + static_cast<std::size_t>(l) * level_bytes,
+           level_bytes);
   }
   std::vector<std::vector<std::int64_t>> candidates;
   const std::vector<std::int64_t> sizes = {4, 8, 16, 32, 64};

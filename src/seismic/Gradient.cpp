@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <set>
 
@@ -71,6 +72,19 @@ std::vector<Eq> replace_fields(const std::vector<Eq> &eqs,
     out.push_back(r);
   }
   return out;
+}
+
+// A TimeFunction of f's name, grid, order, halo and type that keeps `save` time levels (save > 0)
+// or cycles through `buffers` modulo buffers.
+std::shared_ptr<FieldData> time_levels_like(const FieldData &f, std::int64_t save, int buffers) {
+  TimeFunctionOptions to;
+  to.dtype = f.dtype;
+  to.dtype_set = true;
+  to.halo = f.halo.empty() ? -1 : f.halo[0];
+  to.time_order = f.time_order;
+  to.save = save;
+  to.buffers = buffers;
+  return TimeFunction(f.name(), f.grid, f.space_order, to).data();
 }
 
 // The adjoint fields and the gradient are cleared before every gradient, hundreds of MB at 256^3.
@@ -189,11 +203,16 @@ void OperatorCheckpointable::forward(int t0, int t1) {
   reached_ = std::max(reached_, t1);
 }
 
+OperatorCheckpointable::~OperatorCheckpointable() = default;
+
+void OperatorCheckpointable::prepare() {
+  if (prepared_) return;
+  adjoint_.run_prepare(args_);
+  prepared_ = true;
+}
+
 void OperatorCheckpointable::reverse_step(int s) {
-  if (!prepared_) {
-    adjoint_.run_prepare(args_);
-    prepared_ = true;
-  }
+  prepare();
   if (tape_ || s >= reached_) {
     forward(s, s + 1);
     ++taped_steps_;
@@ -221,6 +240,175 @@ void OperatorCheckpointable::reverse(int t0, int t1) {
     reverse_step(s);
     if (s > t0) copy.load(0, st);
   }
+}
+
+// ---- Checkpoints by reference ----
+//
+// Revolve's innermost sweeps recompute states t0+1 .. t1 from a restored state t0, save each
+// only to restore it right before its own reverse step, and reverse t1 down to t0 one step per
+// call. With the acoustic gradient summed by parts such a slot holds one level (u[t]). Copied
+// out and back, and reversed one step at a time, where every step streams all its arrays from
+// memory, that cost at 256^3 order 8 (50 steps, 8 snapshots) 0.2-0.4 s of copies and a
+// reverse step 1.5 times a time-tiled forward step. Here twins of the forward and the adjoint
+// reach the state fields' levels through tables of pointers (FieldData::levels_by_reference):
+// the forward writes a window's levels straight into the slots, the adjoint reads them there,
+// all of the window's reverse steps in one (time-tiled) call. The same arithmetic on the same
+// values, so the same bits.
+
+struct OperatorCheckpointable::ByReference {
+  int longest = 0;  // the most steps a window takes (0: single reverse steps only)
+  // Per state field, its twin with levels by reference (`buffers` modulo levels, never
+  // allocated beyond address space: only the tables are used).
+  std::map<std::string, std::shared_ptr<FieldData>> twins;
+  std::unique_ptr<Operator> forward, adjoint;  // forward only with windows
+};
+
+int OperatorCheckpointable::prepare_by_reference(int longest) {
+  if (tape_) return -1;
+  // Windows need every level a forward step writes to be one a reverse step reads: then the
+  // slots of states t0+1 .. t1 hold all of them.
+  const auto offsets = forward_.time_offsets();
+  bool windows = true;
+  for (const auto &f : state_fields_) {
+    auto needs = adjoint_.forward_needs.find(f->name());
+    const std::int64_t hi = offsets.at(f->name()).second;
+    windows &= needs != adjoint_.forward_needs.end() && needs->second == std::set<std::int64_t>{hi - 1};
+  }
+  const int most = windows ? std::max(0, longest) : 0;
+  if (by_reference_ && by_reference_->longest >= most) return by_reference_->longest;
+  auto r = std::make_unique<ByReference>();
+  r->longest = most;
+  std::map<const FieldData *, std::shared_ptr<FieldData>> with;
+  for (const auto &f : state_fields_) {
+    const auto &[lo, hi] = offsets.at(f->name());
+    // Levels t0 + lo .. t1 - 1 + hi of a window, each in its own table entry.
+    std::shared_ptr<FieldData> twin = time_levels_like(*f, 0, most + static_cast<int>(hi - lo));
+    twin->levels_by_reference = true;
+    twin->levels.assign(static_cast<std::size_t>(twin->nbuf), nullptr);
+    r->twins[f->name()] = twin;
+    with[f.get()] = twin;
+  }
+  if (most > 0) {
+    OperatorOptions fo;
+    fo.name = "checkpoint_forward_by_reference";
+    r->forward = std::make_unique<Operator>(replace_fields(forward_.kernel().equations, with), fo);
+  }
+  OperatorOptions ao;
+  ao.name = "checkpoint_adjoint_by_reference";
+  ao.backward = true;
+  r->adjoint = std::make_unique<Operator>(replace_fields(adjoint_.equations, with), ao);
+  by_reference_ = std::move(r);
+  return most;
+}
+
+// Runs `op` (a twin) over operator times time_m..time_M with the twins' tables as set.
+void OperatorCheckpointable::run_by_reference(Operator &op, std::int64_t time_m, std::int64_t time_M) {
+  ApplyArgs a = args_for(op, args_);
+  for (const auto &[name, twin] : by_reference_->twins) a.fields.insert_or_assign(name, twin);
+  a.time_m = time_m;
+  a.time_M = time_M;
+  op.apply(a);
+}
+
+// Zeroes the halo (and the rows' padding) of one buffer of grid field `f` at `level`: a slot the
+// forward writes in place holds whatever it held before outside the interior, which the next
+// step's stencil reads (a field's own buffers are zero there from their allocation).
+static void zero_halo(void *level, const FieldData &f) {
+  const std::size_t e = f.element_size();
+  const int nd = f.grid.ndim();
+  std::int64_t a[3] = {1, 1, 1}, lo[3] = {0, 0, 0}, hi[3] = {1, 1, 1};  // allocated extent, interior [lo, hi)
+  for (int d = 0; d < nd; ++d) {
+    const int k = 3 - nd + d;
+    a[k] = f.alloc[static_cast<std::size_t>(1 + d)];
+    lo[k] = f.halo[static_cast<std::size_t>(d)];
+    hi[k] = lo[k] + f.grid.shape()[static_cast<std::size_t>(d)];
+  }
+  auto *p = static_cast<unsigned char *>(level);
+  const std::size_t row = static_cast<std::size_t>(a[2]) * e, plane = static_cast<std::size_t>(a[1]) * row;
+  for (std::int64_t x = 0; x < a[0]; ++x) {
+    unsigned char *px = p + static_cast<std::size_t>(x) * plane;
+    if (x < lo[0] || x >= hi[0]) {
+      std::memset(px, 0, plane);
+      continue;
+    }
+    for (std::int64_t y = 0; y < a[1]; ++y) {
+      unsigned char *py = px + static_cast<std::size_t>(y) * row;
+      if (y < lo[1] || y >= hi[1]) {
+        std::memset(py, 0, row);
+        continue;
+      }
+      std::memset(py, 0, static_cast<std::size_t>(lo[2]) * e);
+      std::memset(py + static_cast<std::size_t>(hi[2]) * e, 0, static_cast<std::size_t>(a[2] - hi[2]) * e);
+    }
+  }
+}
+
+// Every entry of every twin's table at the field's own first buffer (entries the call will not
+// touch must still point somewhere valid).
+static void reset_tables(const std::vector<std::shared_ptr<FieldData>> &fields,
+                         std::map<std::string, std::shared_ptr<FieldData>> &twins) {
+  for (const auto &f : fields) {
+    auto &levels = twins.at(f->name())->levels;
+    std::fill(levels.begin(), levels.end(), f->buffer.get());
+  }
+}
+
+bool OperatorCheckpointable::reverse_from(int s, const State &levels) {
+  // The last step, until a forward has run it, needs that forward step first (its receivers).
+  if (!by_reference_ || tape_ || s < 0 || s >= steps() - 1 || s >= reached_) return false;
+  prepare();
+  reset_tables(state_fields_, by_reference_->twins);
+  const std::int64_t t = operator_time(s);
+  std::size_t i = 0;  // levels come in reverse_state_at's order
+  for (const auto &f : state_fields_) {
+    auto needs = adjoint_.forward_needs.find(f->name());
+    if (needs == adjoint_.forward_needs.end()) continue;
+    FieldData &twin = *by_reference_->twins.at(f->name());
+    for (std::int64_t k : needs->second) {
+      TENET_INTERNAL_CHECK(i < levels.size() && levels[i].bytes() == f->buffer_count() * f->element_size(),
+                           "reverse_from: levels laid out unlike reverse_state_at");
+      twin.levels[static_cast<std::size_t>(twin.buffer_of(t + k))] = levels[i++].data;
+    }
+  }
+  if (before_adjoint) before_adjoint(t);
+  run_by_reference(*by_reference_->adjoint, t, t);
+  return true;
+}
+
+bool OperatorCheckpointable::reverse_window(int t0, int t1, const std::vector<State> &levels, double &seconds_forward) {
+  if (!by_reference_ || tape_ || t0 < 0 || t0 >= t1 || t1 - t0 > by_reference_->longest || t1 >= steps() - 1 ||
+      t1 >= reached_ || levels.size() != static_cast<std::size_t>(t1 - t0))
+    return false;
+  prepare();
+  reset_tables(state_fields_, by_reference_->twins);
+  const auto offsets = forward_.time_offsets();
+  const std::int64_t time0 = operator_time(t0);
+  for (std::size_t i = 0; i < state_fields_.size(); ++i) {
+    const FieldData &f = *state_fields_[i];
+    FieldData &twin = *by_reference_->twins.at(f.name());
+    const auto &[lo, hi] = offsets.at(f.name());
+    // State t0 in the field's own buffers; the level step s writes (that state s + 1 holds
+    // for its reverse step) in the slot of state s + 1.
+    for (std::int64_t k = lo; k < hi; ++k)
+      twin.levels[static_cast<std::size_t>(twin.buffer_of(time0 + k))] =
+          static_cast<unsigned char *>(f.buffer.get()) + static_cast<std::size_t>(f.buffer_of(time0 + k)) *
+                                                             f.buffer_count() * f.element_size();
+    for (int s = t0 + 1; s <= t1; ++s) {
+      const BufferRef &b = levels[static_cast<std::size_t>(s - t0 - 1)].at(i);
+      TENET_INTERNAL_CHECK(b.bytes() == f.buffer_count() * f.element_size(),
+                           "reverse_window: levels laid out unlike reverse_state_at");
+      twin.levels[static_cast<std::size_t>(twin.buffer_of(operator_time(s) + hi - 1))] = b.data;
+      zero_halo(b.data, f);
+    }
+  }
+  const Clock::time_point start = Clock::now();
+  run_by_reference(*by_reference_->forward, time0, operator_time(t1 - 1));
+  seconds_forward = since(start);
+  reached_ = std::max(reached_, t1);
+  if (before_adjoint)
+    for (int s = t1; s >= t0; --s) before_adjoint(operator_time(s));
+  run_by_reference(*by_reference_->adjoint, time0, operator_time(t1));
+  return true;
 }
 
 // Buffer `b` of a state field, whole (halo included), shaped like the allocated grid.
@@ -378,13 +566,7 @@ struct FwiGradient::Impl {
       const std::int64_t levels = levels_of(*f);
       std::shared_ptr<FieldData> saved = f;
       if (!f->saved) {
-        TimeFunctionOptions to;
-        to.dtype = f->dtype;
-        to.dtype_set = true;
-        to.halo = f->halo.empty() ? -1 : f->halo[0];
-        to.time_order = f->time_order;
-        to.save = levels;
-        saved = TimeFunction(f->name(), f->grid, f->space_order, to).data();
+        saved = time_levels_like(*f, levels, 0);
         with[f.get()] = saved;
       }
       TENET_USER_CHECK(saved->nbuf >= levels, "gradient: '", f->name(), "' saves ", saved->nbuf,
@@ -602,7 +784,7 @@ GradientResult FwiGradient::compute(std::span<const double> observed_span) {
     };
     const std::int64_t taped_before = m.adapter->taped_steps();
     try {
-      r.stats = execute_schedule(*m.schedule, *m.adapter, *memory, disk);
+      r.stats = execute_schedule(*m.schedule, *m.adapter, *memory, disk, o.checkpoints_by_reference);
     } catch (...) {
       m.adapter->before_adjoint = nullptr;
       throw;

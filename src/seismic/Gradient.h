@@ -60,6 +60,7 @@ class OperatorCheckpointable : public Checkpointable {
   OperatorCheckpointable(Operator &forward, DerivativeOperator &adjoint,
                          std::vector<std::shared_ptr<FieldData>> state, std::int64_t time_m,
                          std::int64_t time_M, ApplyArgs args = {});
+  ~OperatorCheckpointable() override;
 
   void forward(int t0, int t1) override;
   /// Steps t1-1 down to t0 from state t0. The executor asks for one step at a time; longer
@@ -73,6 +74,13 @@ class OperatorCheckpointable : public Checkpointable {
   /// summed by parts: half of a checkpoint); the whole state for the last step, which may
   /// need its forward step run.
   State reverse_state_at(int t) override;
+  /// Checkpoints by reference (Checkpointable): an adjoint compiled with the state fields'
+  /// levels by reference reads restored levels in the slots; where the adjoint reads only the
+  /// level each step writes (the acoustic gradient summed by parts), a forward compiled alike
+  /// writes a window's levels into them, and the window's reverse steps run in one call.
+  int prepare_by_reference(int longest) override;
+  bool reverse_from(int t, const State &levels) override;
+  bool reverse_window(int t0, int t1, const std::vector<State> &levels, double &seconds_forward) override;
 
   int steps() const { return static_cast<int>(time_M_ - time_m_ + 1); }
   std::int64_t operator_time(int step) const { return time_m_ + step; }
@@ -98,6 +106,10 @@ class OperatorCheckpointable : public Checkpointable {
 
  private:
   void reverse_step(int s);
+  void prepare();
+  void run_by_reference(Operator &op, std::int64_t time_m, std::int64_t time_M);
+
+  struct ByReference;
 
   Operator &forward_;
   DerivativeOperator &adjoint_;
@@ -108,6 +120,7 @@ class OperatorCheckpointable : public Checkpointable {
   bool tape_ = true;             // the adjoint reads a level the forward step writes
   int reached_ = 0;              // forward steps 0 .. reached_-1 have run since invalidate_prepare()
   std::int64_t taped_steps_ = 0;
+  std::unique_ptr<ByReference> by_reference_;
 };
 
 /// Bytes of one checkpoint of `state` for `forward`: per field, the levels one step reads (all
@@ -161,6 +174,11 @@ struct GradientOptions {
   /// `gradient_field` holds the gradient, which saves a pass over a field-sized array (at 256^3
   /// float32 a 134 MB vector and ~0.05-0.08 s per call).
   bool copy_gradient = true;
+  /// Checkpoints by reference in memory (execute_schedule): reverse steps read restored levels
+  /// in the slots, and Revolve's innermost sweeps run as windows (the forward writes the slots,
+  /// the reverse steps run in one call). The same gradient bitwise and the same counts; off:
+  /// every save and load copies.
+  bool checkpoints_by_reference = true;
 };
 
 struct GradientResult {

@@ -62,6 +62,12 @@ class FieldData : public FieldBase {
   int time_order = 0;
   int nbuf = 0;                    ///< time buffers (TimeFunction)
   bool saved = false;              ///< `save=N`: buffer index is the time index
+  /// Time levels by reference (modulo TimeFunctions, set before an operator is built from it):
+  /// kernels reach level t at `levels[buffer_of(t)]`, each one buffer's worth of elements laid
+  /// out as a buffer, instead of in `buffer`. The checkpointing runtime uses it to hand an
+  /// operator levels where they lie (in checkpoints) instead of copying them.
+  bool levels_by_reference = false;
+  std::vector<void *> levels;      ///< nbuf pointers, set before each apply
   std::int64_t npoint = 0, nt = 0; ///< Sparse
   std::vector<double> coordinates; ///< Sparse: [npoint][ndim]
   Expr point_dim;                  ///< Sparse: the point index symbol p

@@ -33,7 +33,9 @@ TEST_P(CheckpointedGradient, EverySchedulesGivesTheStoreAllGradientBitwise) {
   const GradientProblem problem = gradient_problem(*shot.problem);
   GradientOptions ref_opts;
   ref_opts.strategy = GradientStrategy::StoreAll;
+  ref_opts.checkpoints_by_reference = false;  // every save and load a copy
   const GradientResult ref = compute_gradient(problem, shot.observed, ref_opts);
+  EXPECT_EQ(ref.stats.loads_in_place, 0);
   const int n = static_cast<int>(problem.time_M - problem.time_m + 1);
   ASSERT_GE(n, 30);
   ASSERT_GT(ref.misfit, 0.0);
@@ -76,6 +78,18 @@ TEST_P(CheckpointedGradient, EverySchedulesGivesTheStoreAllGradientBitwise) {
     o.snapshots = 16;
     cases.push_back({"periodic", o});
   }
+  {
+    GradientOptions o;
+    o.strategy = GradientStrategy::Revolve;
+    o.snapshots = 9;
+    o.checkpoints_by_reference = false;
+    cases.push_back({"revolve S=9, copies", o});
+  }
+  {
+    GradientOptions o;
+    o.strategy = GradientStrategy::StoreAll;
+    cases.push_back({"store-all, by reference", o});
+  }
   for (const Case &c : cases) {
     SCOPED_TRACE(c.what);
     FwiGradient g(problem, c.opts);
@@ -94,6 +108,23 @@ TEST_P(CheckpointedGradient, EverySchedulesGivesTheStoreAllGradientBitwise) {
     if (c.opts.strategy == GradientStrategy::Revolve && c.opts.snapshots > 0 && c.opts.snapshots < n - 1) {
       EXPECT_GT(r.stats.recomputed_steps, 0);
       EXPECT_EQ(r.predicted.advanced_steps, internal::revolve_cost(n, c.opts.snapshots));
+    }
+    // Checkpoints by reference (in memory): Revolve's innermost sweeps ran as windows, the
+    // forward writing the slots in place and the reverse reading them there.
+    if (!c.opts.checkpoints_by_reference) {
+      EXPECT_EQ(r.stats.loads_in_place + r.stats.saves_in_place + r.stats.reverse_windows, 0);
+    } else if (c.opts.strategy == GradientStrategy::Revolve && c.opts.snapshots >= 3) {
+      EXPECT_GT(r.stats.reverse_windows, 0);
+      EXPECT_GT(r.stats.saves_in_place, 0);
+      EXPECT_GT(r.stats.loads_in_place, 0);
+      // With more snapshots Revolve restores most states only for their own reverse step.
+      if (c.opts.snapshots >= 9) {
+        EXPECT_GT(r.stats.loads_in_place, r.stats.loads[kMemoryLevel] / 2);
+      }
+    } else if (c.opts.strategy == GradientStrategy::StoreAll) {
+      // One run from state 0 to the last step, which needs its forward step first: no window,
+      // but every state restored in place for its reverse step.
+      EXPECT_EQ(r.stats.loads_in_place, r.stats.loads[kMemoryLevel]);
     }
     if (c.opts.memory_bytes > 0) {
       EXPECT_EQ(r.snapshots, 4);

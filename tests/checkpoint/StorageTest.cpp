@@ -108,6 +108,51 @@ TEST(checkpoint_MemoryStorage, RoundTripReplaceAndBudget) {
   expect_error_containing([&] { m.load(1, make_state(small, small_b)); }, "bytes");
 }
 
+// Checkpoints by reference: a reserved slot is a save whose bytes the caller writes in place,
+// a view reads a slot where it lies; both laid out like the state, aligned like it, within the
+// budget.
+TEST(checkpoint_MemoryStorage, ReserveAndViewInPlace) {
+  for (std::size_t shift : {0, 4, 20, 60}) {
+    SCOPED_TRACE(shift);
+    std::vector<float> raw(200 + 16, 0.f);
+    // A source buffer `shift` bytes past a cache line, as a field's level may be.
+    auto *line = reinterpret_cast<float *>((reinterpret_cast<std::uintptr_t>(raw.data()) + 63) / 64 * 64);
+    BufferRef a{reinterpret_cast<unsigned char *>(line) + shift, 150, DType::Float32, {10, 15}};
+    std::vector<double> b(10, 2.5);
+    const State layout = {a, BufferRef{b.data(), b.size(), DType::Float64, {10}}};
+    MemoryStorage m(2 * state_bytes(layout));
+    ASSERT_TRUE(m.by_reference());
+    const State slot = m.reserve(3, layout);
+    ASSERT_EQ(slot.size(), 2u);
+    EXPECT_EQ(m.bytes_in_use(), state_bytes(layout));
+    for (std::size_t i = 0; i < 2; ++i) {
+      EXPECT_EQ(slot[i].count, layout[i].count);
+      EXPECT_EQ(slot[i].dtype, layout[i].dtype);
+      EXPECT_EQ(slot[i].shape, layout[i].shape);
+      EXPECT_NE(slot[i].data, layout[i].data);
+    }
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(slot[0].data) % 64, reinterpret_cast<std::uintptr_t>(a.data) % 64);
+    // Written in place, then loaded like any save.
+    for (std::size_t k = 0; k < 150; ++k) static_cast<float *>(slot[0].data)[k] = float(k);
+    for (std::size_t k = 0; k < 10; ++k) static_cast<double *>(slot[1].data)[k] = -double(k);
+    m.load(3, layout);
+    EXPECT_EQ(static_cast<float *>(a.data)[149], 149.f);
+    EXPECT_EQ(b[9], -9.0);
+    // A view of a slot saved by copy holds the saved bytes, where the slot keeps them.
+    b.assign(10, 7.0);
+    m.save(4, layout);
+    const State view = m.view(4);
+    ASSERT_EQ(view.size(), 2u);
+    EXPECT_EQ(static_cast<const double *>(view[1].data)[3], 7.0);
+    EXPECT_EQ(m.view(4)[0].data, view[0].data);
+    // Reserving beyond the budget fails as a save would, and changes nothing.
+    expect_error_containing([&] { m.reserve(5, layout); }, "budget");
+    EXPECT_EQ(m.bytes_in_use(), 2 * state_bytes(layout));
+    m.free(4);
+    expect_error_containing([&] { m.view(4); }, "holds no state");
+  }
+}
+
 // A buffer with elements but no data pointer is an error, not a segfault in the copy.
 TEST(checkpoint_Storage, BuffersWithoutDataAreRefused) {
   const State bad{BufferRef{nullptr, 10, DType::Float64, {10}}};
