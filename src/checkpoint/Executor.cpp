@@ -205,7 +205,13 @@ class Runner {
     if (memory.bytes_in_use() + last_bytes > window_budget_) return resume;
     levels.push_back(memory.reserve(kScratchSlot, last));
     double forward_seconds = 0;
-    const bool ran = !levels.back().empty() && object_.reverse_window(w.t0, w.t1, levels, forward_seconds);
+    bool ran = false;
+    try {
+      ran = !levels.back().empty() && object_.reverse_window(w.t0, w.t1, levels, forward_seconds);
+    } catch (...) {
+      memory.free(kScratchSlot);
+      throw;
+    }
     memory.free(kScratchSlot);
     if (!ran) return resume;
     const double seconds = seconds_since(start);

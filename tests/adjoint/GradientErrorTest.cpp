@@ -8,6 +8,7 @@
 
 #include "GradientTestUtil.h"
 #include "ad/Differentiate.h"
+#include "checkpoint/MemoryStorage.h"
 #include "fd/Derivatives.h"
 #include "seismic/Gradient.h"
 #include "support/Error.h"
@@ -61,6 +62,21 @@ TEST_F(GradientErrors, ResidualsBeyondRangeAndBlownUpForwards) {
   o.strategy = GradientStrategy::Revolve;
   o.snapshots = 2;
   expect_error([&] { compute_gradient(p, d, o); }, "rescale the observed data");
+  // The same error inside a reverse window (checkpoints by reference): the storage is left
+  // holding nothing, the window's own slot included.
+  {
+    MemoryStorage memory;
+    GradientOptions w;
+    w.strategy = GradientStrategy::Revolve;
+    w.snapshots = 6;
+    w.memory_storage = &memory;
+    FwiGradient g(p, w);
+    expect_error([&] { g.compute(d); }, "rescale the observed data");
+    EXPECT_EQ(memory.bytes_in_use(), 0u);
+    EXPECT_EQ(memory.slots_in_use(), 0u);
+    const GradientResult r = g.compute(shot.observed);
+    EXPECT_GT(r.stats.reverse_windows, 0);
+  }
   test::Shot single = test::make_shot(DType::Float32, {12, 10}, 4, 40.0);
   std::vector<double> d32 = single.observed;
   d32[d32.size() / 2] = 1e39;  // finite in double, infinite in float32
