@@ -304,7 +304,9 @@ int OperatorCheckpointable::prepare_by_reference(int longest) {
 // Runs `op` (a twin) over operator times time_m..time_M with the twins' tables as set.
 void OperatorCheckpointable::run_by_reference(Operator &op, std::int64_t time_m, std::int64_t time_M) {
   ApplyArgs a = args_for(op, args_);
-  for (const auto &[name, twin] : by_reference_->twins) a.fields.insert_or_assign(name, twin);
+  for (const auto &f : op.kernel().fields)
+    if (auto twin = by_reference_->twins.find(f->name()); twin != by_reference_->twins.end())
+      a.fields.insert_or_assign(twin->first, twin->second);
   a.time_m = time_m;
   a.time_M = time_M;
   op.apply(a);

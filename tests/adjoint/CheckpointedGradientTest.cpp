@@ -3,6 +3,7 @@
 // periodic), in float64 and float32; and equals the full-history (save = nt) gradient.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <set>
@@ -11,6 +12,7 @@
 
 #include "GradientTestUtil.h"
 #include "checkpoint/MemoryStorage.h"
+#include "fd/Derivatives.h"
 
 namespace tenet {
 namespace {
@@ -258,6 +260,58 @@ TEST(gradient_ByParts, SummedByPartsTheGradientReadsOneForwardLevelAndAgrees) {
   for (double v : gradients[0]) peak = std::max(peak, std::fabs(v));
   ASSERT_GT(peak, 0.0);
   EXPECT_LT(test::max_relative_gap(gradients[1], gradients[0]), 1e-12);
+}
+
+// A state of several fields (staggered pressure and particle velocity, first order in time),
+// whose gradient (with respect to the buoyancy b) reads only the pressure: no window (the
+// velocities the steps write are not read back), but every state restored only for its
+// reverse step is read in its slot. The same gradient bitwise as with copies.
+TEST(CheckpointedGradientByReference, SeveralStateFieldsReadInPlace) {
+  Grid g({21, 17}, {200.0, 160.0}, DType::Float64);
+  TimeFunctionOptions to;
+  to.time_order = 1;
+  TimeFunction p("p", g, 4, to), vx("vx", g, 4, to), vy("vy", g, 4, to);
+  Function b("b", g, 4), k("k", g, 4);
+  b.fill(1.0);
+  k.fill(1.5);
+  const std::int64_t nt = 40;
+  SparseTimeFunction src("src", g, 1, nt), rec("rec", g, 3, nt);
+  src.set_coordinates({100.0, 80.0});
+  rec.set_coordinates({40.0, 20.0, 100.0, 20.0, 160.0, 20.0});
+  std::vector<double> wavelet(static_cast<std::size_t>(nt));
+  for (std::int64_t t = 0; t < nt; ++t) wavelet[static_cast<std::size_t>(t)] = std::exp(-0.05 * double((t - 8) * (t - 8)));
+  src.set_data(wavelet);
+  const Expr dtv = g.dt();
+  GradientProblem problem;
+  problem.equations = {
+      Eq(vx.forward(), vx() - dtv * Expr(b) * dx(p, 4, Side::StaggeredForward), "vx"),
+      Eq(vy.forward(), vy() - dtv * Expr(b) * dy(p, 4, Side::StaggeredForward), "vy"),
+      Eq(p.forward(), p() - dtv * Expr(k) * (dx(vx.forward(), 4, Side::StaggeredBackward) +
+                                            dy(vy.forward(), 4, Side::StaggeredBackward)), "p"),
+      src.inject(p.forward(), src() * dtv),
+      rec.interpolate(p())};
+  problem.state = {p.data(), vx.data(), vy.data()};
+  problem.parameter = b.data();
+  problem.receivers = rec.data();
+  problem.time_m = 0;
+  problem.time_M = nt - 2;
+  problem.scalars["dt"] = 2.0;
+  std::vector<double> observed(static_cast<std::size_t>(nt * 3), 0.0);
+  GradientOptions copies;
+  copies.strategy = GradientStrategy::Revolve;
+  copies.snapshots = 6;
+  copies.checkpoints_by_reference = false;
+  const GradientResult a = compute_gradient(problem, observed, copies);
+  GradientOptions in_place = copies;
+  in_place.checkpoints_by_reference = true;
+  const GradientResult r = compute_gradient(problem, observed, in_place);
+  ASSERT_GT(test::norm(a.gradient), 0.0);
+  EXPECT_TRUE(bitwise_equal(r.gradient, a.gradient)) << "max relative gap " << max_relative_gap(r.gradient, a.gradient);
+  EXPECT_EQ(r.misfit, a.misfit);
+  EXPECT_EQ(r.stats.reverse_windows, 0);
+  EXPECT_GT(r.stats.loads_in_place, 0);
+  EXPECT_EQ(r.stats.loads[kMemoryLevel], a.stats.loads[kMemoryLevel]);
+  EXPECT_EQ(a.stats.loads_in_place, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Dtypes, CheckpointedGradient, ::testing::Values(DType::Float64, DType::Float32),
