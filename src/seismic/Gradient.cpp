@@ -257,8 +257,7 @@ void OperatorCheckpointable::reverse(int t0, int t1) {
 
 struct OperatorCheckpointable::ByReference {
   int longest = 0;  // the most steps a window takes (0: single reverse steps only)
-  // Per state field, its twin with levels by reference (`buffers` modulo levels, never
-  // allocated beyond address space: only the tables are used).
+  // Per state field, its twin with levels by reference (modulo levels; only its table is used).
   std::map<std::string, std::shared_ptr<FieldData>> twins;
   std::unique_ptr<Operator> forward, adjoint;  // forward only with windows
 };
@@ -283,6 +282,7 @@ int OperatorCheckpointable::prepare_by_reference(int longest) {
     const auto &[lo, hi] = offsets.at(f->name());
     // Levels t0 + lo .. t1 - 1 + hi of a window, each in its own table entry.
     std::shared_ptr<FieldData> twin = time_levels_like(*f, 0, most + static_cast<int>(hi - lo));
+    twin->buffer = AlignedBuffer();  // its levels lie elsewhere: no memory of its own
     twin->levels_by_reference = true;
     twin->levels.assign(static_cast<std::size_t>(twin->nbuf), nullptr);
     r->twins[f->name()] = twin;
