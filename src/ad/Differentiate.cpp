@@ -385,16 +385,7 @@ class Differentiator {
     const FieldData *w = field_of(e.lhs);
     bool fresh = false;  // the by-parts form reading the level z[t] this step computes
     // z again, with `buffers` modulo buffers.
-    auto rebuffer = [&](int buffers) {
-      const FieldData &zd = *d_.at(w);
-      TimeFunctionOptions o;
-      o.dtype = zd.dtype;
-      o.dtype_set = true;
-      o.halo = zd.halo.empty() ? -1 : zd.halo[0];
-      o.time_order = zd.time_order;
-      o.buffers = buffers;
-      d_[w] = TimeFunction(zd.name(), zd.grid, zd.space_order, o).data();
-    };
+    auto rebuffer = [&](int buffers) { d_[w] = time_function_like(*d_.at(w), 0, buffers); };
     std::int64_t levels = 0;
     if (at_rest_) {
       // Give z the levels the parameter terms summed by parts read, before anything reads z.

@@ -74,19 +74,6 @@ std::vector<Eq> replace_fields(const std::vector<Eq> &eqs,
   return out;
 }
 
-// A TimeFunction of f's name, grid, order, halo and type that keeps `save` time levels (save > 0)
-// or cycles through `buffers` modulo buffers.
-std::shared_ptr<FieldData> time_levels_like(const FieldData &f, std::int64_t save, int buffers) {
-  TimeFunctionOptions to;
-  to.dtype = f.dtype;
-  to.dtype_set = true;
-  to.halo = f.halo.empty() ? -1 : f.halo[0];
-  to.time_order = f.time_order;
-  to.save = save;
-  to.buffers = buffers;
-  return TimeFunction(f.name(), f.grid, f.space_order, to).data();
-}
-
 // The adjoint fields and the gradient are cleared before every gradient, hundreds of MB at 256^3.
 void zero(FieldData &f) { clear_bytes(f.buffer.get(), f.count() * f.element_size()); }
 
@@ -281,7 +268,7 @@ int OperatorCheckpointable::prepare_by_reference(int longest) {
   for (const auto &f : state_fields_) {
     const auto &[lo, hi] = offsets.at(f->name());
     // Levels t0 + lo .. t1 - 1 + hi of a window, each in its own table entry.
-    std::shared_ptr<FieldData> twin = time_levels_like(*f, 0, most + static_cast<int>(hi - lo));
+    std::shared_ptr<FieldData> twin = time_function_like(*f, 0, most + static_cast<int>(hi - lo));
     twin->buffer = AlignedBuffer();  // its levels lie elsewhere: no memory of its own
     twin->levels_by_reference = true;
     twin->levels.assign(static_cast<std::size_t>(twin->nbuf), nullptr);
@@ -568,7 +555,7 @@ struct FwiGradient::Impl {
       const std::int64_t levels = levels_of(*f);
       std::shared_ptr<FieldData> saved = f;
       if (!f->saved) {
-        saved = time_levels_like(*f, levels, 0);
+        saved = time_function_like(*f, levels, 0);
         with[f.get()] = saved;
       }
       TENET_USER_CHECK(saved->nbuf >= levels, "gradient: '", f->name(), "' saves ", saved->nbuf,

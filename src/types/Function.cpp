@@ -272,6 +272,17 @@ TimeFunction::TimeFunction(std::string name, const Grid &grid, int space_order, 
   d_->allocate();
 }
 
+std::shared_ptr<FieldData> time_function_like(const FieldData &f, std::int64_t save, int buffers) {
+  TimeFunctionOptions to;
+  to.dtype = f.dtype;
+  to.dtype_set = true;
+  to.halo = f.halo.empty() ? -1 : f.halo[0];
+  to.time_order = f.time_order;
+  to.save = save;
+  to.buffers = buffers;
+  return TimeFunction(f.name(), f.grid, f.space_order, to).data();
+}
+
 Expr TimeFunction::at(const Expr &time_index, std::vector<Expr> idx) const {
   TENET_USER_CHECK(static_cast<int>(idx.size()) == d_->grid.ndim(), name(), ": ", idx.size(),
                    " space indices given for a ", d_->grid.ndim(), "D function");

@@ -176,6 +176,12 @@ struct TimeFunctionOptions : FunctionOptions {
   int buffers = 0;
 };
 
+/// A TimeFunction with f's name, grid, space order, halo, time order and element type that keeps
+/// `save` time levels (save > 0) or cycles through `buffers` modulo buffers (0: the default):
+/// the same field with other time buffering (a history for the gradient, more levels for an
+/// adjoint).
+std::shared_ptr<FieldData> time_function_like(const FieldData &f, std::int64_t save, int buffers = 0);
+
 /// A Function with a time dimension. `u()` is u[t, x...], `u.forward()` u[t+1, ...],
 /// `u.backward()` u[t-1, ...].
 class TimeFunction : public Function {

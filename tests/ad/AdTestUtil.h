@@ -10,10 +10,24 @@
 #include <span>
 #include <vector>
 
+#include "fd/Derivatives.h"
 #include "symbolic/Transform.h"
+#include "types/Eq.h"
 #include "types/Function.h"
 
 namespace tenet::test {
+
+/// The first-order acoustic system on a staggered grid, two coupled kinds of field: velocities
+/// from the pressure's gradient (buoyancy b), then the pressure from the new velocities'
+/// divergence (modulus k), derivatives of order `order`.
+inline std::vector<Eq> staggered_acoustic(const TimeFunction &p, const TimeFunction &vx, const TimeFunction &vy,
+                                          const Function &b, const Function &k, int order) {
+  const Expr dt = p.data()->grid.dt();
+  return {Eq(vx.forward(), vx() - dt * Expr(b) * dx(p, order, Side::StaggeredForward), "vx"),
+          Eq(vy.forward(), vy() - dt * Expr(b) * dy(p, order, Side::StaggeredForward), "vy"),
+          Eq(p.forward(), p() - dt * Expr(k) * (dx(vx.forward(), order, Side::StaggeredBackward) +
+                                                dy(vy.forward(), order, Side::StaggeredBackward)), "p")};
+}
 
 inline std::vector<double> random_vector(std::size_t n, unsigned seed, double lo = -1.0, double hi = 1.0) {
   std::mt19937_64 gen(seed);

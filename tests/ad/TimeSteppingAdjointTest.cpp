@@ -320,13 +320,9 @@ TEST(TimeSteppingAdjoint, StaggeredPressureVelocityDotTest) {
   rec.set_coordinates({30.0, 20.0, 150.0, 40.0, 90.0, 130.0});
   src.set_data(std::span<const double>(test::random_vector(nt, 3)));
   const Expr dtv = g.dt();
-  std::vector<Eq> eqs{
-      Eq(vx.forward(), vx() - dtv * Expr(b) * dx(p, 4, Side::StaggeredForward), "vx"),
-      Eq(vy.forward(), vy() - dtv * Expr(b) * dy(p, 4, Side::StaggeredForward), "vy"),
-      Eq(p.forward(), p() - dtv * Expr(k) * (dx(vx.forward(), 4, Side::StaggeredBackward) +
-                                            dy(vy.forward(), 4, Side::StaggeredBackward)), "p"),
-      src.inject(p.forward(), src() * dtv),
-      rec.interpolate(p())};
+  std::vector<Eq> eqs = test::staggered_acoustic(p, vx, vy, b, k, 4);
+  eqs.push_back(src.inject(p.forward(), src() * dtv));
+  eqs.push_back(rec.interpolate(p()));
   ApplyArgs a;
   a.time_m = 0;
   a.time_M = nt - 2;

@@ -10,9 +10,9 @@
 #include <string>
 #include <unistd.h>
 
+#include "../ad/AdTestUtil.h"
 #include "GradientTestUtil.h"
 #include "checkpoint/MemoryStorage.h"
-#include "fd/Derivatives.h"
 
 namespace tenet {
 namespace {
@@ -283,13 +283,9 @@ TEST(CheckpointedGradientByReference, SeveralStateFieldsReadInPlace) {
   src.set_data(wavelet);
   const Expr dtv = g.dt();
   GradientProblem problem;
-  problem.equations = {
-      Eq(vx.forward(), vx() - dtv * Expr(b) * dx(p, 4, Side::StaggeredForward), "vx"),
-      Eq(vy.forward(), vy() - dtv * Expr(b) * dy(p, 4, Side::StaggeredForward), "vy"),
-      Eq(p.forward(), p() - dtv * Expr(k) * (dx(vx.forward(), 4, Side::StaggeredBackward) +
-                                            dy(vy.forward(), 4, Side::StaggeredBackward)), "p"),
-      src.inject(p.forward(), src() * dtv),
-      rec.interpolate(p())};
+  problem.equations = test::staggered_acoustic(p, vx, vy, b, k, 4);
+  problem.equations.push_back(src.inject(p.forward(), src() * dtv));
+  problem.equations.push_back(rec.interpolate(p()));
   problem.state = {p.data(), vx.data(), vy.data()};
   problem.parameter = b.data();
   problem.receivers = rec.data();

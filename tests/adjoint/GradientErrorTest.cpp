@@ -6,6 +6,7 @@
 #include <limits>
 #include <string>
 
+#include "../ad/AdTestUtil.h"
 #include "GradientTestUtil.h"
 #include "ad/Differentiate.h"
 #include "checkpoint/MemoryStorage.h"
@@ -99,12 +100,7 @@ TEST(GradientStateErrors, AFieldTheForwardWritesMustBePartOfTheState) {
   Function b("b", g, 2), k("k", g, 2);
   b.fill(1.0);
   k.fill(2.0);
-  const Expr dtv = g.dt();
-  std::vector<Eq> eqs{
-      Eq(vx.forward(), vx() - dtv * Expr(b) * dx(p, 2, Side::StaggeredForward), "vx"),
-      Eq(vy.forward(), vy() - dtv * Expr(b) * dy(p, 2, Side::StaggeredForward), "vy"),
-      Eq(p.forward(), p() - dtv * Expr(k) * (dx(vx.forward(), 2, Side::StaggeredBackward) +
-                                            dy(vy.forward(), 2, Side::StaggeredBackward)), "p")};
+  std::vector<Eq> eqs = test::staggered_acoustic(p, vx, vy, b, k, 2);
   Operator fwd(eqs);
   DiffRequest req;
   req.parameters = {k.data()};
@@ -119,7 +115,7 @@ TEST(GradientStateErrors, AFieldTheForwardWritesMustBePartOfTheState) {
   Function k2("k", g, 2);
   k2.fill(2.0);
   std::vector<Eq> other = eqs;
-  other[2] = Eq(p.forward(), p() - dtv * Expr(k2) * (dx(vx.forward(), 2, Side::StaggeredBackward) +
+  other[2] = Eq(p.forward(), p() - g.dt() * Expr(k2) * (dx(vx.forward(), 2, Side::StaggeredBackward) +
                                                      dy(vy.forward(), 2, Side::StaggeredBackward)), "p");
   DiffRequest req2;
   req2.parameters = {k2.data()};
