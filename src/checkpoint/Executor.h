@@ -55,7 +55,8 @@ ExecutionStats execute_schedule(const Schedule &schedule, Checkpointable &object
 
 /// Runs an online Revolve with `snapshots` slots of `storage`: steps forward while
 /// `keep_going(t)` (called with the object holding state t) returns true, then reverses all
-/// steps taken. Needs at least one step.
+/// steps taken (its reversal with checkpoints by reference as execute_schedule's, unless
+/// `by_reference` is false). Needs at least one step.
 ExecutionStats execute_online(int snapshots, Checkpointable &object, CheckpointStorage &storage,
                               const std::function<bool(int)> &keep_going, bool by_reference = true);
 

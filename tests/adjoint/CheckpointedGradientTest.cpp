@@ -223,6 +223,44 @@ TEST_P(CheckpointedGradient, AdapterReversesARangeFromOneState) {
   EXPECT_TRUE(bitwise_equal(Function::from_data(adj.of("m")).get_data(), ref.gradient));
 }
 
+// Online Revolve (the number of steps unknown during the forward) reverses with checkpoints by
+// reference too: the same gradient bitwise as with copies, states read in their slots.
+TEST_P(CheckpointedGradient, OnlineRevolveReversesByReference) {
+  test::Shot shot = test::make_shot(GetParam(), {16, 14}, 4, 40.0);
+  AcousticProblem &p = *shot.problem;
+  GradientOptions o;
+  o.strategy = GradientStrategy::StoreAll;
+  o.checkpoints_by_reference = false;
+  const GradientResult ref = compute_gradient(gradient_problem(p), shot.observed, o);
+  Operator fwd(p.equations());
+  DiffRequest req;
+  req.parameters = {p.m().data()};
+  req.at_rest = true;
+  DerivativeOperator adj = adjoint(p.equations(), req);
+  ApplyArgs args;
+  args.scalars["dt"] = p.dt();
+  OperatorCheckpointable stepper(fwd, adj, {p.u().data()}, 1, p.nt() - 2, args);
+  seed_residuals(stepper, adj, shot);
+  const int n = stepper.steps();
+  for (bool by_reference : {false, true}) {
+    SCOPED_TRACE(by_reference);
+    std::memset(p.u().data()->buffer.get(), 0, p.u().data()->count() * p.u().data()->element_size());
+    for (const auto &[name, f] : adj.fields) std::memset(f->buffer.get(), 0, f->count() * f->element_size());
+    stepper.invalidate_prepare();
+    MemoryStorage memory;
+    const ExecutionStats s = execute_online(
+        6, stepper, memory, [&](int t) { return t < n; }, by_reference);
+    EXPECT_EQ(s.reverse_steps, n);
+    EXPECT_TRUE(bitwise_equal(Function::from_data(adj.of("m")).get_data(), ref.gradient));
+    if (by_reference) {
+      EXPECT_GT(s.loads_in_place, 0);
+      EXPECT_GT(s.reverse_windows, 0);
+    } else {
+      EXPECT_EQ(s.loads_in_place + s.reverse_windows, 0);
+    }
+  }
+}
+
 // DiffRequest::at_rest sums the gradient by parts in time: the adjoint reads one level of the
 // forward instead of three, keeps four levels of its own, and the gradient is the same up to
 // rounding (float64).
