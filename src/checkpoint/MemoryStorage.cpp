@@ -32,7 +32,10 @@ unsigned char *MemoryStorage::place(int slot, const State &state) {
   }
   if (it == slots_.end()) it = slots_.emplace(slot, Slot{}).first;
   Slot &s = it->second;
-  const std::size_t need = bytes + 64;
+  // Room to align the start (64) and, after the data, the slack a field's buffer has: a kernel
+  // reading the slot in place may load (never use) a few vectors past a row's end, as it does
+  // in its own buffers (types/Function.cpp).
+  const std::size_t need = bytes + 64 + 256;
   if (s.blob.capacity < need) {
     // Reuse the smallest released buffer large enough (a larger one is kept for larger states:
     // fresh pages cost more than a copy), else allocate.

@@ -38,7 +38,7 @@ class MemoryStorage : public CheckpointStorage {
   struct Blob {
     std::unique_ptr<unsigned char[]> data;
     std::size_t size = 0;
-    std::size_t capacity = 0;  // 64 bytes more than the largest state it may hold
+    std::size_t capacity = 0;  // 320 bytes more than the largest state it may hold (alignment, slack)
     std::size_t start = 0;     // where the state starts: as far from a 64-byte boundary as its source
   };
   struct Slot {
