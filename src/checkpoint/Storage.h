@@ -41,12 +41,11 @@ class CheckpointStorage {
   /// decompressing) it in the background so the load overlaps computation. Default: nothing.
   virtual void prefetch(int slot) { (void)slot; }
   /// Checkpoints by reference (optional; MemoryStorage has them, `by_reference()` says so).
-  /// `reserve` makes `slot` hold
-  /// buffers of `layout`'s sizes and element types, as a save of `layout` would, and returns
-  /// them for the caller to fill in its place; each starts at the same offset from a 64-byte
-  /// boundary as layout's. `view` returns the buffers `slot` holds, to read in place of a load.
-  /// Both stay valid until the slot is saved, reserved or freed. Both return an empty State
-  /// where the storage cannot (the caller then saves and loads).
+  /// `reserve` makes `slot` hold buffers of `layout`'s sizes and element types, as a save of
+  /// `layout` would, and returns them for the caller to fill in its place; each starts at the
+  /// same offset from a 64-byte boundary as layout's. `view` returns the buffers `slot` holds,
+  /// to read in place of a load. Both stay valid until the slot is saved, reserved or freed.
+  /// Both return an empty State where the storage cannot (the caller then saves and loads).
   virtual bool by_reference() const { return false; }
   virtual State reserve(int slot, const State &layout) {
     (void)slot;
