@@ -125,7 +125,7 @@ struct GradientBenchOptions {
 // An acoustic shot whose padded grid is exactly --shape and which runs exactly --steps steps.
 std::unique_ptr<AcousticProblem> bench_problem(const BenchOptions &o, bool in_place = true) {
   const std::int64_t smallest = *std::min_element(o.shape.begin(), o.shape.end());
-  TENET_USER_CHECK(o.shape.size() >= 2, "bench gradient: --shape needs 2 or 3 sizes");
+  check_shape_sizes(o.shape, 2, 3, "256,256,256");
   const int nbl = static_cast<int>(std::min<std::int64_t>(20, smallest / 8));
   std::vector<std::int64_t> physical = o.shape;
   for (auto &n : physical) n -= 2 * nbl;

@@ -17,6 +17,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "Commands.h"
 #include "fd/Derivatives.h"
 #include "operator/Operator.h"
 #include "support/Error.h"
@@ -66,7 +67,7 @@ inline OperatorOptions bench_operator_options(const BenchOptions &o, const std::
 }
 
 inline void check_bench_options(const BenchOptions &o) {
-  TENET_USER_CHECK(o.shape.size() >= 1 && o.shape.size() <= 3, "--shape takes 1 to 3 sizes");
+  check_shape_sizes(o.shape, 1, 3, "256,256,256");
   TENET_USER_CHECK(o.steps >= 1, "--steps must be at least 1");
   TENET_USER_CHECK(o.buffers == 2 || o.buffers == 3, "--buffers must be 2 (in place) or 3, not ", o.buffers);
 }

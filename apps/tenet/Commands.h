@@ -3,7 +3,26 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "support/Error.h"
+
 namespace tenet::cli {
+
+/// A `--shape` option's sizes: between `least` and `most` of them, else an error that shows what
+/// came (CLI11 appends the sizes of a repeated option to the first's).
+inline void check_shape_sizes(const std::vector<std::int64_t> &sizes, std::size_t least, std::size_t most,
+                              const char *example) {
+  if (sizes.size() >= least && sizes.size() <= most) return;
+  std::string got;
+  for (auto n : sizes) got += (got.empty() ? "" : ",") + std::to_string(n);
+  const std::string count = least == most ? std::to_string(least) : std::to_string(least) + " to " + std::to_string(most);
+  throw Error(internal::cat("--shape takes ", count, " sizes, e.g. ", example, "; got ", sizes.size(),
+                            got.empty() ? "" : " (" + got + ")",
+                            sizes.size() > most ? " (if --shape came twice, both lists were joined: give it once)" : ""));
+}
 
 // Each adds its subcommand (with --help, options and callback) to `app`.
 // `bench` is the parent of the `tenet bench ...` benchmarks.

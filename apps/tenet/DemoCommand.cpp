@@ -26,7 +26,7 @@ struct DemoOptions {
 };
 
 void run_demo(const DemoOptions &o) {
-  TENET_USER_CHECK(o.shape.size() == 2, "--shape takes two sizes, NX,NZ");
+  check_shape_sizes(o.shape, 2, 2, "301,101 (NX,NZ)");
   for (auto n : o.shape) TENET_USER_CHECK(n >= 8, "--shape: every size must be at least 8 points (got ", n, ")");
   check_space_order(o.space_order);
   TENET_USER_CHECK(std::isfinite(o.spacing) && o.spacing > 0, "--spacing ", o.spacing, ": must be positive (m)");

@@ -15,6 +15,7 @@
 #include <omp.h>
 #include <toml++/toml.h>
 
+#include "Commands.h"
 #include "checkpoint/Schedule.h"
 #include "seismic/Geometry.h"
 #include "seismic/Image.h"
@@ -197,7 +198,7 @@ static void check_settings(const SurveyOptions &o) {
 
 VelocityModel survey_model(const SurveyOptions &o) {
   check_settings(o);
-  TENET_USER_CHECK(o.shape.size() == 2 || o.shape.size() == 3, "--shape: give 2 or 3 sizes, e.g. 301,101");
+  check_shape_sizes(o.shape, 2, 3, "301,101");
   for (auto n : o.shape) TENET_USER_CHECK(n >= 8, "--shape: every size must be at least 8 points (got ", n, ")");
   std::vector<double> spacing(o.shape.size(), o.spacing);
   VelocityModel m;
