@@ -29,6 +29,13 @@ struct BufferRef {
 /// and the reverse step read, no more.
 using State = std::vector<BufferRef>;
 
+/// Total bytes of a state's buffers.
+inline std::size_t state_bytes(const State &state) {
+  std::size_t total = 0;
+  for (const BufferRef &b : state) total += b.bytes();
+  return total;
+}
+
 /// A time-stepping code that can be run forward, reversed one step at a time, and whose forward
 /// state can be saved and restored.
 ///

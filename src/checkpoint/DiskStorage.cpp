@@ -368,8 +368,7 @@ void DiskStorage::save(int slot, const State &state) {
     im.throw_if_failed(lock);
   }
   // Copy the caller's buffers now (they may be overwritten as soon as we return).
-  std::size_t payload = 0;
-  for (const BufferRef &b : state) payload += b.bytes();
+  const std::size_t payload = state_bytes(state);
   const std::size_t header = kFixedHeader + 8 * state.size();
   auto image = std::make_shared<Bytes>(header + payload);
   std::memcpy(image->data(), kMagic, sizeof kMagic);

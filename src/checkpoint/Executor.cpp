@@ -131,9 +131,7 @@ class Runner {
   // beside the checkpoints within `slots` whole states (and the storage's budget), the memory
   // the schedule itself may take.
   void run(const std::vector<Action> &actions, int held, int slots, bool by_reference) {
-    std::size_t state_bytes = 0;
-    for (const BufferRef &b : object_.state_at(0)) state_bytes += b.bytes();
-    window_budget_ = static_cast<std::size_t>(std::max(0, slots)) * state_bytes;
+    window_budget_ = static_cast<std::size_t>(std::max(0, slots)) * state_bytes(object_.state_at(0));
     if (storage(kMemoryLevel).budget_bytes() > 0)
       window_budget_ = std::min(window_budget_, storage(kMemoryLevel).budget_bytes());
     const std::vector<bool> reverse_only = reverse_only_saves(actions);
@@ -200,9 +198,7 @@ class Runner {
     // Reverse step t1's levels: in a slot of its own for the window's time, within the budget.
     CheckpointStorage &memory = storage(kMemoryLevel);
     const State last = object_.reverse_state_at(w.t1);
-    std::size_t last_bytes = 0;
-    for (const BufferRef &b : last) last_bytes += b.bytes();
-    if (memory.bytes_in_use() + last_bytes > window_budget_) return resume;
+    if (memory.bytes_in_use() + state_bytes(last) > window_budget_) return resume;
     levels.push_back(memory.reserve(kScratchSlot, last));
     double forward_seconds = 0;
     bool ran = false;

@@ -8,12 +8,6 @@
 
 namespace tenet {
 
-std::size_t state_bytes(const State &state) {
-  std::size_t total = 0;
-  for (const BufferRef &b : state) total += b.bytes();
-  return total;
-}
-
 MemoryStorage::MemoryStorage(std::size_t budget_bytes) : budget_(budget_bytes) {}
 
 unsigned char *MemoryStorage::place(int slot, const State &state) {

@@ -64,7 +64,4 @@ inline int snapshots_for_budget(std::size_t budget_bytes, std::size_t state_byte
   return n > 1000000000 ? 1000000000 : static_cast<int>(n);
 }
 
-/// Total bytes of a state's buffers.
-std::size_t state_bytes(const State &state);
-
 }  // namespace tenet

@@ -229,6 +229,17 @@ void OperatorCheckpointable::reverse(int t0, int t1) {
   }
 }
 
+// Buffer `b` of a state field, whole (halo included), shaped like the allocated grid.
+static BufferRef buffer_ref(const FieldData &f, std::int64_t b) {
+  const std::size_t n = f.buffer_count();
+  BufferRef r;
+  r.data = static_cast<unsigned char *>(f.buffer.get()) + static_cast<std::size_t>(b) * n * f.element_size();
+  r.count = n;
+  r.dtype = f.dtype;
+  r.shape.assign(f.alloc.begin() + 1, f.alloc.end());
+  return r;
+}
+
 // ---- Checkpoints by reference ----
 //
 // Revolve's innermost sweeps recompute states t0+1 .. t1 from a restored state t0, save each
@@ -379,9 +390,7 @@ bool OperatorCheckpointable::reverse_window(int t0, int t1, const std::vector<St
     // State t0 in the field's own buffers; the level step s writes (that state s + 1 holds
     // for its reverse step) in the slot of state s + 1.
     for (std::int64_t k = lo; k < hi; ++k)
-      twin.levels[static_cast<std::size_t>(twin.buffer_of(time0 + k))] =
-          static_cast<unsigned char *>(f.buffer.get()) + static_cast<std::size_t>(f.buffer_of(time0 + k)) *
-                                                             f.buffer_count() * f.element_size();
+      twin.levels[static_cast<std::size_t>(twin.buffer_of(time0 + k))] = buffer_ref(f, f.buffer_of(time0 + k)).data;
     for (int s = t0 + 1; s <= t1; ++s) {
       const BufferRef &b = levels[static_cast<std::size_t>(s - t0 - 1)].at(i);
       TENET_INTERNAL_CHECK(b.bytes() == f.buffer_count() * f.element_size(),
@@ -400,16 +409,6 @@ bool OperatorCheckpointable::reverse_window(int t0, int t1, const std::vector<St
   return true;
 }
 
-// Buffer `b` of a state field, whole (halo included), shaped like the allocated grid.
-static BufferRef buffer_ref(const FieldData &f, std::int64_t b) {
-  const std::size_t n = f.buffer_count();
-  BufferRef r;
-  r.data = static_cast<unsigned char *>(f.buffer.get()) + static_cast<std::size_t>(b) * n * f.element_size();
-  r.count = n;
-  r.dtype = f.dtype;
-  r.shape.assign(f.alloc.begin() + 1, f.alloc.end());
-  return r;
-}
 
 State OperatorCheckpointable::state() {
   State out;
