@@ -13,11 +13,17 @@ namespace tenet::cli {
 
 /// A `--shape` option's sizes: between `least` and `most` of them, else an error that shows what
 /// came (CLI11 appends the sizes of a repeated option to the first's).
+/// "61,31,20": sizes as the options take them.
+inline std::string sizes_text(const std::vector<std::int64_t> &sizes) {
+  std::string s;
+  for (auto n : sizes) s += (s.empty() ? "" : ",") + std::to_string(n);
+  return s;
+}
+
 inline void check_shape_sizes(const std::vector<std::int64_t> &sizes, std::size_t least, std::size_t most,
                               const char *example) {
   if (sizes.size() >= least && sizes.size() <= most) return;
-  std::string got;
-  for (auto n : sizes) got += (got.empty() ? "" : ",") + std::to_string(n);
+  const std::string got = sizes_text(sizes);
   const std::string count = least == most ? std::to_string(least) : std::to_string(least) + " to " + std::to_string(most);
   throw Error(internal::cat("--shape takes ", count, " sizes, e.g. ", example, "; got ", sizes.size(),
                             got.empty() ? "" : " (" + got + ")",

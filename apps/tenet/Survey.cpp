@@ -218,6 +218,10 @@ VelocityModel survey_model(const SurveyOptions &o) {
     Array a = read_npy(o.model);
     TENET_USER_CHECK(a.shape.size() == 2 || a.shape.size() == 3, "--model ", o.model, ": a velocity model must be 2D or 3D, the file holds ",
                      a.shape.size(), "D");
+    for (std::size_t d = 0; d < a.shape.size(); ++d)
+      TENET_USER_CHECK(a.shape[d] >= 2, "--model ", o.model, ": the model is (", sizes_text(a.shape), ") points, ",
+                       a.shape[d], " along dimension ", d, "; a velocity model needs at least 2 points along each "
+                       "(is the array transposed or squeezed?)");
     m = from_physical(a.shape, std::vector<double>(a.shape.size(), o.spacing), o.nbl, to_km_per_s(a.data, o.units, o.model));
   } else if (ends_with(".segy") || ends_with(".sgy")) {
     SegyModel s = read_segy_model(o.model);

@@ -347,12 +347,14 @@ TEST_F(Cli, BadConfigurationNamesTheSetting) {
   tenet::Array bad{{20, 12}, std::vector<double>(240, 2000.0)};
   bad.data[5 * 12 + 7] = -1500.0;
   tenet::write_npy(path("negative.npy").string(), bad);
+  tenet::write_npy(path("flat.npy").string(), tenet::Array{{1, 40}, std::vector<double>(40, 2000.0)});
   write_text("unknown.toml", "shape = [61, 31]\nnbl = 10\nshots = 2\nsource_spacing = 25\n");
   const std::vector<BadCase> cases = {
       {"unstable dt", kSmall + " --dt 5", {"--dt", "unstable", "use dt <="}},
       {"receivers below the model", kSmall + " --depth 5000", {"--depth", "below the model"}},
       {"negative depth", kSmall + " --depth -20", {"--depth"}},
       {"negative velocity", "--model negative.npy --nbl 4 --tn 100", {"--model", "velocity -1.5", "positive"}},
+      {"a model one point thick", "--model flat.npy --nbl 4 --tn 100", {"--model flat.npy", "(1,40)", "at least 2 points"}},
       {"unknown TOML key", "--config unknown.toml", {"unknown.toml", "unknown setting 'source_spacing'"}},
       {"one size in --shape", "--model circle --shape 61 --nbl 10", {"--shape"}},
       {"four sizes in --shape", "--model circle --shape 61,31,20,20 --nbl 10", {"--shape", "got 4 (61,31,20,20)"}},
