@@ -448,7 +448,11 @@ void tile_time(Kernel &k, TimeTiling mode, int threads) {
   // gradient's forward part median 0.608 s streamed against 0.605 tiled (order 4: 0.437
   // against 0.512). In 2D tiling wins clearly: 2001^2 order 4, 200 steps, the forward part
   // median 0.505 s streamed against 0.359 s tiled (11 rounds; the whole gradient 0.924 against
-  // 0.756 s, bitwise the same), order 8 0.498 against 0.474 s.
+  // 0.756 s, bitwise the same), order 8 0.498 against 0.474 s. Nor does a copy help: the state
+  // advanced in place, tiled, beside a history written only by streaming stores (hist[t] =
+  // u[t] fused into the nest) ran 1.24-1.33x the in-place forward at 256^3 order 8, as the
+  // streamed forward does, and 1.5-1.7x in 2D against 1.25-1.3x tiled: what the history costs
+  // is writing it (without that store the same kernel ran 0.97-1.0x).
   if (mode == TimeTiling::Auto && a->unread_level && k.grid->ndim() > 2) return;
   // Stages along y where every thread gets one at least (T + 1) R wide (a single thread gains
   // nothing from them); both dimensions then skew by the larger reach.
