@@ -302,7 +302,8 @@ void run_bench_gradient(const BenchOptions &o, const GradientBenchOptions &go) {
                      {"loads", {s.loads[0], s.loads[1]}},
                      {"saves_in_place", s.saves_in_place},
                      {"loads_in_place", s.loads_in_place},
-                     {"reverse_windows", s.reverse_windows}};
+                     {"reverse_windows", s.reverse_windows},
+                     {"windows_from_slots", s.windows_from_slots}};
     j["seconds_runtime"] = {{"forward", s.seconds_forward},
                             {"reverse", s.seconds_reverse},
                             {"save", s.seconds_save},

@@ -75,10 +75,12 @@ class Checkpointable {
   ///
   /// - `reverse_from(t, levels)`: reverse step t reading, in place of the buffers
   ///   reverse_state_at(t) names, `levels` (laid out alike), which it must not modify.
-  /// - `reverse_window(t0, t1, levels)`: with the object holding state t0, forward steps t0 ..
-  ///   t1-1 write what reverse_state_at(t) names for t = t0+1 .. t1 into levels[t - t0 - 1]
-  ///   (laid out alike) instead of their own buffers, then reverse steps t1 down to t0 run as
-  ///   reverse(t, t+1) would, state t0 read from the object's own buffers. Afterwards those
+  /// - `reverse_window(t0, t1, levels, seconds_forward, t0_state)`: with the object holding state
+  ///   t0, forward steps t0 .. t1-1 write what reverse_state_at(t) names for t = t0+1 .. t1
+  ///   into levels[t - t0 - 1] (laid out alike) instead of their own buffers, then reverse steps
+  ///   t1 down to t0 run as reverse(t, t+1) would, state t0 read from the object's own buffers,
+  ///   or from `t0_state` where given (state t0 laid out as state_at(t0), a checkpoint's view,
+  ///   which it must not modify; the object then need not hold t0). Afterwards its buffers
   ///   hold state t0 no longer. `seconds_forward` receives the time spent stepping forward.
   ///
   /// Both return false, having done nothing, where they cannot. `prepare_by_reference(longest)`
@@ -94,11 +96,13 @@ class Checkpointable {
     (void)levels;
     return false;
   }
-  virtual bool reverse_window(int t0, int t1, const std::vector<State> &levels, double &seconds_forward) {
+  virtual bool reverse_window(int t0, int t1, const std::vector<State> &levels, double &seconds_forward,
+                              const State *t0_state = nullptr) {
     (void)t0;
     (void)t1;
     (void)levels;
     (void)seconds_forward;
+    (void)t0_state;
     return false;
   }
 };

@@ -153,6 +153,9 @@ class Runner {
       std::size_t resume = i + 1;
       if (next_window < windows.size() && windows[next_window].begin == i) {
         resume = run_window(actions, windows[next_window++], reverse_only);
+      } else if (next_window < windows.size() && windows[next_window].begin == i + 1 &&
+                 starts_window(actions, i, windows[next_window])) {
+        resume = run_window_from_slot(actions, i, windows[next_window++], reverse_only);
       } else if (!load_in_place(actions, i)) {
         execute(actions[i], reverse_only[i]);
       } else {
@@ -179,11 +182,37 @@ class Runner {
     return true;
   }
 
+  // Action i loads state t0 of window `w`, which comes right after it, from a memory slot that
+  // holds the whole state: the window may read it there instead of the object's buffers.
+  bool starts_window(const std::vector<Action> &actions, std::size_t i, const Window &w) {
+    const Action &a = actions[i];
+    return by_reference_ && a.kind == ActionKind::Load && a.t0 == w.t0 && a.level == kMemoryLevel &&
+           w.leading.empty() && !reverse_only_slot_[{a.level, a.slot}];
+  }
+
+  // Load i and window `w` after it, the window reading state t0 in the load's slot (no copy).
+  // Where the window does not run so, the load runs as usual and the window's actions after it.
+  std::size_t run_window_from_slot(const std::vector<Action> &actions, std::size_t i, const Window &w,
+                                   const std::vector<bool> &reverse_only) {
+    const Action &load = actions[i];
+    const State start = storage(load.level).view(load.slot);
+    const std::size_t resume = start.empty() ? w.begin : run_window(actions, w, reverse_only, &start);
+    if (resume == w.end) {
+      ++stats_.loads[load.level];
+      ++stats_.loads_in_place;
+      ++stats_.windows_from_slots;
+      return resume;
+    }
+    execute(load, reverse_only[i]);
+    return w.begin;
+  }
+
   // Runs window `w` (its leading saves first) where the storage lends the slots and the object
-  // takes it. Returns the index to go on from: w.end, or the first action after the leading
-  // saves when the window did not run (its actions then run as usual, saving into the slots
-  // it may have reserved).
-  std::size_t run_window(const std::vector<Action> &actions, const Window &w, const std::vector<bool> &reverse_only) {
+  // takes it, state t0 read in `t0_state` where given (else the object holds it). Returns the index
+  // to go on from: w.end, or the first action after the leading saves when the window did not
+  // run (its actions then run as usual, saving into the slots it may have reserved).
+  std::size_t run_window(const std::vector<Action> &actions, const Window &w, const std::vector<bool> &reverse_only,
+                         const State *t0_state = nullptr) {
     for (std::size_t k : w.leading) execute(actions[k], reverse_only[k]);
     const std::size_t resume = w.leading.empty() ? w.begin : w.leading.back() + 1;
     const Clock::time_point start = Clock::now();
@@ -203,7 +232,7 @@ class Runner {
     double forward_seconds = 0;
     bool ran = false;
     try {
-      ran = !levels.back().empty() && object_.reverse_window(w.t0, w.t1, levels, forward_seconds);
+      ran = !levels.back().empty() && object_.reverse_window(w.t0, w.t1, levels, forward_seconds, t0_state);
     } catch (...) {
       memory.free(kScratchSlot);
       throw;

@@ -27,6 +27,9 @@ struct ExecutionStats {
   /// slots the forward wrote into and slots the reverse read where they lie, without a copy.
   std::int64_t saves_in_place = 0, loads_in_place = 0;
   std::int64_t reverse_windows = 0;      ///< runs of steps reversed in one pass (Checkpointable)
+  /// Of the windows, those that read their first state in the slot a Load restores it from
+  /// (that load counted in place).
+  std::int64_t windows_from_slots = 0;
   double seconds_forward = 0, seconds_reverse = 0, seconds_save = 0, seconds_load = 0;
   double seconds_total = 0;
   /// Time not spent in forward, reverse, save or load: the runtime's own cost.

@@ -375,22 +375,34 @@ bool OperatorCheckpointable::reverse_from(int s, const State &levels) {
   return true;
 }
 
-bool OperatorCheckpointable::reverse_window(int t0, int t1, const std::vector<State> &levels, double &seconds_forward) {
+bool OperatorCheckpointable::reverse_window(int t0, int t1, const std::vector<State> &levels, double &seconds_forward,
+                                            const State *t0_state) {
   if (!by_reference_ || tape_ || t0 < 0 || t0 >= t1 || t1 - t0 > by_reference_->longest || t1 >= steps() - 1 ||
       t1 >= reached_ || levels.size() != static_cast<std::size_t>(t1 - t0))
     return false;
+  const auto offsets = forward_.time_offsets();
+  if (t0_state) {  // laid out as state_at(t0): per state field, its levels lo .. hi - 1
+    std::size_t n = 0;
+    for (const auto &f : state_fields_) {
+      const auto &[lo, hi] = offsets.at(f->name());
+      for (std::int64_t k = lo; k < hi; ++k, ++n)
+        if (n >= t0_state->size() || (*t0_state)[n].bytes() != f->buffer_count() * f->element_size()) return false;
+    }
+    if (n != t0_state->size()) return false;
+  }
   prepare();
   reset_tables(state_fields_, by_reference_->twins);
-  const auto offsets = forward_.time_offsets();
   const std::int64_t time0 = operator_time(t0);
+  std::size_t next_start = 0;
   for (std::size_t i = 0; i < state_fields_.size(); ++i) {
     const FieldData &f = *state_fields_[i];
     FieldData &twin = *by_reference_->twins.at(f.name());
     const auto &[lo, hi] = offsets.at(f.name());
-    // State t0 in the field's own buffers; the level step s writes (that state s + 1 holds
-    // for its reverse step) in the slot of state s + 1.
+    // State t0 in the field's own buffers or in `t0_state`; the level step s writes (that state
+    // s + 1 holds for its reverse step) in the slot of state s + 1.
     for (std::int64_t k = lo; k < hi; ++k)
-      twin.levels[static_cast<std::size_t>(twin.buffer_of(time0 + k))] = buffer_ref(f, f.buffer_of(time0 + k)).data;
+      twin.levels[static_cast<std::size_t>(twin.buffer_of(time0 + k))] =
+          t0_state ? (*t0_state)[next_start++].data : buffer_ref(f, f.buffer_of(time0 + k)).data;
     for (int s = t0 + 1; s <= t1; ++s) {
       const BufferRef &b = levels[static_cast<std::size_t>(s - t0 - 1)].at(i);
       TENET_INTERNAL_CHECK(b.bytes() == f.buffer_count() * f.element_size(),

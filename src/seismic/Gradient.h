@@ -80,7 +80,8 @@ class OperatorCheckpointable : public Checkpointable {
   /// writes a window's levels into them, and the window's reverse steps run in one call.
   int prepare_by_reference(int longest) override;
   bool reverse_from(int t, const State &levels) override;
-  bool reverse_window(int t0, int t1, const std::vector<State> &levels, double &seconds_forward) override;
+  bool reverse_window(int t0, int t1, const std::vector<State> &levels, double &seconds_forward,
+                      const State *t0_state = nullptr) override;
 
   int steps() const { return static_cast<int>(time_M_ - time_m_ + 1); }
   std::int64_t operator_time(int step) const { return time_m_ + step; }
