@@ -329,13 +329,14 @@ void run_bench_gradient(const BenchOptions &o, const GradientBenchOptions &go) {
               first_gradient);
   if (checkpointed) {
     std::printf("snapshots %d memory + %d disk; recomputed %lld steps (predicted %lld); runtime overhead %.2f%% "
-                "(save %.3f s, load %.3f s); in place: %lld of %lld saves, %lld of %lld loads, %lld windows\n",
+                "(save %.3f s, load %.3f s); in place: %lld of %lld saves, %lld of %lld loads, %lld windows "
+                "(%lld from their slots)\n",
                 best.snapshots, best.disk_snapshots, static_cast<long long>(s.recomputed_steps),
                 static_cast<long long>(best.predicted.recomputed_steps),
                 100.0 * (s.seconds_total > 0 ? overhead / s.seconds_total : 0.0), s.seconds_save, s.seconds_load,
                 static_cast<long long>(s.saves_in_place), static_cast<long long>(s.saves[0] + s.saves[1]),
                 static_cast<long long>(s.loads_in_place), static_cast<long long>(s.loads[0] + s.loads[1]),
-                static_cast<long long>(s.reverse_windows));
+                static_cast<long long>(s.reverse_windows), static_cast<long long>(s.windows_from_slots));
   }
 }
 
