@@ -80,8 +80,9 @@ class Checkpointable {
   ///   into levels[t - t0 - 1] (laid out alike) instead of their own buffers, then reverse steps
   ///   t1 down to t0 run as reverse(t, t+1) would, state t0 read from the object's own buffers,
   ///   or from `t0_state` where given (state t0 laid out as state_at(t0), a checkpoint's view,
-  ///   which it must not modify; the object then need not hold t0). Afterwards its buffers
-  ///   hold state t0 no longer. `seconds_forward` receives the time spent stepping forward.
+  ///   which it must not modify; the object then need not hold t0, and `levels` may omit t1's
+  ///   entry, which the object then keeps in its own buffers). Afterwards its buffers hold state
+  ///   t0 no longer. `seconds_forward` receives the time spent stepping forward.
   ///
   /// Both return false, having done nothing, where they cannot. `prepare_by_reference(longest)`
   /// comes once before a schedule runs, with the most steps (t1 - t0) of any window in it; it

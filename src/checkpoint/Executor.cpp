@@ -224,20 +224,29 @@ class Runner {
       held_.insert({a.level, a.slot});
       reverse_only_slot_[{a.level, a.slot}] = true;
     }
-    // Reverse step t1's levels: in a slot of its own for the window's time, within the budget.
+    // Reverse step t1's levels: in the object's own buffers where state t0 is read in its slot
+    // (they hold nothing the window needs), else in a slot of their own for the window's time,
+    // within the budget.
     CheckpointStorage &memory = storage(kMemoryLevel);
-    const State last = object_.reverse_state_at(w.t1);
-    if (memory.bytes_in_use() + state_bytes(last) > window_budget_) return resume;
-    levels.push_back(memory.reserve(kScratchSlot, last));
+    const bool scratch = t0_state == nullptr;
+    if (scratch) {
+      const State last = object_.reverse_state_at(w.t1);
+      if (memory.bytes_in_use() + state_bytes(last) > window_budget_) return resume;
+      levels.push_back(memory.reserve(kScratchSlot, last));
+      if (levels.back().empty()) {
+        memory.free(kScratchSlot);
+        return resume;
+      }
+    }
     double forward_seconds = 0;
     bool ran = false;
     try {
-      ran = !levels.back().empty() && object_.reverse_window(w.t0, w.t1, levels, forward_seconds, t0_state);
+      ran = object_.reverse_window(w.t0, w.t1, levels, forward_seconds, t0_state);
     } catch (...) {
-      memory.free(kScratchSlot);
+      if (scratch) memory.free(kScratchSlot);
       throw;
     }
-    memory.free(kScratchSlot);
+    if (scratch) memory.free(kScratchSlot);
     if (!ran) return resume;
     const double seconds = seconds_since(start);
     stats_.seconds_forward += forward_seconds;

@@ -377,8 +377,11 @@ bool OperatorCheckpointable::reverse_from(int s, const State &levels) {
 
 bool OperatorCheckpointable::reverse_window(int t0, int t1, const std::vector<State> &levels, double &seconds_forward,
                                             const State *t0_state) {
+  // Reverse step t1's levels may be left to the object's own buffers when state t0 comes in
+  // t0_state (the executor then lends no slot for them).
+  const bool own_last = t0_state && levels.size() == static_cast<std::size_t>(t1 - t0 - 1);
   if (!by_reference_ || tape_ || t0 < 0 || t0 >= t1 || t1 - t0 > by_reference_->longest || t1 >= steps() - 1 ||
-      t1 >= reached_ || levels.size() != static_cast<std::size_t>(t1 - t0))
+      t1 >= reached_ || (levels.size() != static_cast<std::size_t>(t1 - t0) && !own_last))
     return false;
   const auto offsets = forward_.time_offsets();
   if (t0_state) {  // laid out as state_at(t0): per state field, its levels lo .. hi - 1
@@ -404,10 +407,15 @@ bool OperatorCheckpointable::reverse_window(int t0, int t1, const std::vector<St
       twin.levels[static_cast<std::size_t>(twin.buffer_of(time0 + k))] =
           t0_state ? (*t0_state)[next_start++].data : buffer_ref(f, f.buffer_of(time0 + k)).data;
     for (int s = t0 + 1; s <= t1; ++s) {
+      const std::int64_t level = operator_time(s) + hi - 1;
+      if (own_last && s == t1) {
+        twin.levels[static_cast<std::size_t>(twin.buffer_of(level))] = buffer_ref(f, f.buffer_of(level)).data;
+        continue;
+      }
       const BufferRef &b = levels[static_cast<std::size_t>(s - t0 - 1)].at(i);
       TENET_INTERNAL_CHECK(b.bytes() == f.buffer_count() * f.element_size(),
                            "reverse_window: levels laid out unlike reverse_state_at");
-      twin.levels[static_cast<std::size_t>(twin.buffer_of(operator_time(s) + hi - 1))] = b.data;
+      twin.levels[static_cast<std::size_t>(twin.buffer_of(level))] = b.data;
       zero_halo(b.data, f);
     }
   }

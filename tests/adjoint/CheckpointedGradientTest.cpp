@@ -128,6 +128,15 @@ TEST_P(CheckpointedGradient, EverySchedulesGivesTheStoreAllGradientBitwise) {
       // object, and need no load).
       EXPECT_GT(r.stats.windows_from_slots, 0);
       EXPECT_LE(r.stats.windows_from_slots, r.stats.reverse_windows);
+      // The only loads that copy are those a re-creation starts from (a Load, then an Advance
+      // of several steps in the object's own buffers): every other restored state is read in
+      // its slot, by a window or by its own reverse step.
+      std::int64_t recreations = 0;
+      const std::vector<Action> &acts = g.schedule()->actions;
+      for (std::size_t k = 0; k + 1 < acts.size(); ++k)
+        recreations += acts[k].kind == ActionKind::Load && acts[k + 1].kind == ActionKind::Advance &&
+                       acts[k + 1].t1 - acts[k + 1].t0 > 1;
+      EXPECT_EQ(r.stats.loads[kMemoryLevel] - r.stats.loads_in_place, recreations);
     } else if (c.opts.strategy == GradientStrategy::StoreAll) {
       // One run from state 0 to the last step, which needs its forward step first: no window,
       // but every state restored in place for its reverse step.
