@@ -383,16 +383,13 @@ bool OperatorCheckpointable::reverse_window(int t0, int t1, const std::vector<St
   if (!by_reference_ || tape_ || t0 < 0 || t0 >= t1 || t1 - t0 > by_reference_->longest || t1 >= steps() - 1 ||
       t1 >= reached_ || (levels.size() != static_cast<std::size_t>(t1 - t0) && !own_last))
     return false;
+  // State t0's levels in state_at's layout: the object's own, or t0_state's where given (laid
+  // out alike, else the window does not run).
+  const State own = state_at(t0);
+  const auto same_bytes = [](const BufferRef &a, const BufferRef &b) { return a.bytes() == b.bytes(); };
+  if (t0_state && !std::equal(own.begin(), own.end(), t0_state->begin(), t0_state->end(), same_bytes)) return false;
+  const State &t0_levels = t0_state ? *t0_state : own;
   const auto offsets = forward_.time_offsets();
-  if (t0_state) {  // laid out as state_at(t0): per state field, its levels lo .. hi - 1
-    std::size_t n = 0;
-    for (const auto &f : state_fields_) {
-      const auto &[lo, hi] = offsets.at(f->name());
-      for (std::int64_t k = lo; k < hi; ++k, ++n)
-        if (n >= t0_state->size() || (*t0_state)[n].bytes() != f->buffer_count() * f->element_size()) return false;
-    }
-    if (n != t0_state->size()) return false;
-  }
   prepare();
   reset_tables(state_fields_, by_reference_->twins);
   const std::int64_t time0 = operator_time(t0);
@@ -401,11 +398,10 @@ bool OperatorCheckpointable::reverse_window(int t0, int t1, const std::vector<St
     const FieldData &f = *state_fields_[i];
     FieldData &twin = *by_reference_->twins.at(f.name());
     const auto &[lo, hi] = offsets.at(f.name());
-    // State t0 in the field's own buffers or in `t0_state`; the level step s writes (that state
-    // s + 1 holds for its reverse step) in the slot of state s + 1.
+    // State t0 where t0_levels has it; the level step s writes (that state s + 1 holds for its
+    // reverse step) in the slot of state s + 1.
     for (std::int64_t k = lo; k < hi; ++k)
-      twin.levels[static_cast<std::size_t>(twin.buffer_of(time0 + k))] =
-          t0_state ? (*t0_state)[next_start++].data : buffer_ref(f, f.buffer_of(time0 + k)).data;
+      twin.levels[static_cast<std::size_t>(twin.buffer_of(time0 + k))] = t0_levels[next_start++].data;
     for (int s = t0 + 1; s <= t1; ++s) {
       const std::int64_t level = operator_time(s) + hi - 1;
       if (own_last && s == t1) {
